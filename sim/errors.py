@@ -1,0 +1,33 @@
+"""One exception family: the library raises these, only ``sim.cli`` turns them into exit codes."""
+
+
+class SimError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(SimError):
+    """Bad input (file, scenario, lever, option): rejected before anything runs."""
+
+    exit_code = 2
+
+
+class ScenarioError(InputError):
+    """A scenario file is malformed or does not fit the model.
+
+    ``problems`` lists every problem found as ``(file, key, message)`` so that
+    all of a file's errors are reported together.
+    """
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{f}: {k}: {m}" if k else f"{f}: {m}" for f, k, m in self.problems))
+
+
+class ModelError(SimError):
+    """The model file cannot be read, translated or compiled."""
+
+
+class RunError(SimError):
+    """A simulation failed (NaN, negative stock, solver error)."""

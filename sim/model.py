@@ -1,0 +1,203 @@
+"""The model: loading the Vensim file and reading its lever catalogue.
+
+This is the only module that imports :mod:`pysd`. PySD writes its translation
+next to the ``.mdl``; we translate a copy in a cache folder keyed by the
+file's SHA-256, so the repository is never written to and a second process
+reuses the translation.
+
+Levers and uncertain parameters are declared in the model itself: a constant
+whose comment starts with ``LEVER:`` (a policy the district controls) or
+``UNCERTAIN:`` (a parameter nobody controls, known only within a range), with
+its allowed range in the Vensim units field, e.g. ``~ Dmnl [0,1]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sim.errors import ModelError
+
+#: The model shipped with the project (the one source of truth).
+MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+DEFAULT_MODEL = MODEL_DIR / "shuangta.mdl"
+
+KINDS = ("LEVER", "UNCERTAIN")
+_TAG = re.compile(r"^\s*(LEVER|UNCERTAIN)\s*:\s*", re.IGNORECASE)
+_CHINESE = re.compile(r"[（(]\s*([\u3400-\u9fff][^()（）]*)[)）]")
+_SOURCE = re.compile(r"Source\s*:\s*(.*?)(?:\s*Range\s*:.*)?$", re.IGNORECASE | re.DOTALL)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def cache_dir() -> Path:
+    """Folder for translations: ``$SHUANGTA_CACHE`` or ``~/.cache/shuangta-sd``."""
+    env = os.environ.get("SHUANGTA_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "shuangta-sd"
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A constant of the model that a scenario, sweep or study may set.
+
+    ``kind`` is ``"lever"`` for policies and ``"uncertain"`` for parameters
+    known only within a range. ``lower``/``upper`` come from the Vensim
+    ``[min,max]`` field; ``default`` is the value in the ``.mdl``.
+    """
+
+    name: str
+    kind: str
+    units: str
+    lower: float
+    upper: float
+    default: float
+    description: str
+    chinese: str = ""
+    source: str = ""
+
+    def __post_init__(self):
+        if not self.lower <= self.upper:
+            raise ModelError(f"{self.name}: range [{self.lower}, {self.upper}] has lower > upper")
+        if not self.lower <= self.default <= self.upper:
+            raise ModelError(
+                f"{self.name}: default {self.default} lies outside its range [{self.lower}, {self.upper}]"
+            )
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "units": self.units,
+            "lower": self.lower,
+            "upper": self.upper,
+            "default": self.default,
+            "description": self.description,
+            "chinese": self.chinese,
+            "source": self.source,
+        }
+
+
+@dataclass
+class Model:
+    """A translated model: the PySD object plus what we read from it.
+
+    Use :func:`load_model`; ``pysd_model`` is a pristine PySD model that must
+    not be run in place (runs use ``fresh()``, a reloaded copy).
+    """
+
+    path: Path
+    sha256: str
+    translated: Path
+    pysd_model: object = field(repr=False)
+
+    @cached_property
+    def doc(self):
+        return self.pysd_model.doc
+
+    @cached_property
+    def variables(self) -> list[str]:
+        """Every model variable by its Vensim name, control variables excluded."""
+        skip = {"FINAL TIME", "INITIAL TIME", "SAVEPER", "TIME STEP", "Time"}
+        return [n for n in self.doc["Real Name"] if n not in skip]
+
+    @cached_property
+    def settings(self) -> dict[str, float]:
+        """INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER as the .mdl sets them."""
+        ctrl = self.pysd_model.components._control_vars
+        return {k: float(v()) for k, v in ctrl.items()}
+
+    @cached_property
+    def catalogue(self) -> dict[str, Lever]:
+        """Levers and uncertain parameters, by Vensim name, in model order."""
+        out: dict[str, Lever] = {}
+        for row in self.doc.to_dict("records"):
+            comment = row["Comment"] if isinstance(row["Comment"], str) else ""
+            m = _TAG.match(comment)
+            if not m:
+                continue
+            name = row["Real Name"]
+            if row["Type"] != "Constant":
+                raise ModelError(f"{self.path}: {name} is tagged {m.group(1)} but is not a constant")
+            limits = row["Limits"] if isinstance(row["Limits"], tuple) else (math.nan, math.nan)
+            lower, upper = (float(limits[0]), float(limits[1])) if len(limits) >= 2 else (math.nan, math.nan)
+            if math.isnan(lower) or math.isnan(upper):
+                raise ModelError(f"{self.path}: {name} is tagged {m.group(1)} but has no [min,max] range")
+            body = comment[m.end():].strip()
+            chinese = _CHINESE.search(body)
+            source = _SOURCE.search(body)
+            out[name] = Lever(
+                name=name,
+                kind=m.group(1).lower(),
+                units=str(row["Units"]),
+                lower=lower,
+                upper=upper,
+                default=float(self.pysd_model[name]),
+                description=body.split("Source:")[0].strip(),
+                chinese=chinese.group(1).strip() if chinese else "",
+                source=source.group(1).strip() if source else "",
+            )
+        return out
+
+    @property
+    def levers(self) -> dict[str, Lever]:
+        return {k: v for k, v in self.catalogue.items() if v.kind == "lever"}
+
+    @property
+    def uncertainties(self) -> dict[str, Lever]:
+        return {k: v for k, v in self.catalogue.items() if v.kind == "uncertain"}
+
+    def fresh(self):
+        """A reloaded PySD model: no parameter of an earlier run can leak into it."""
+        import pysd
+
+        return pysd.load(str(self.translated))
+
+
+def translate(path: Path) -> Path:
+    """Translate ``path`` with PySD into the cache (once per file content); return the ``.py``."""
+    import pysd
+
+    path = Path(path)
+    digest = file_sha256(path)
+    folder = cache_dir() / f"{path.stem}-{digest[:16]}"
+    target = folder / f"{path.stem}.py"
+    if target.exists():
+        return target
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    shutil.copy2(path, tmp / path.name)
+    try:
+        pysd.read_vensim(str(tmp / path.name), initialize=False)
+    except Exception as exc:  # PySD raises many kinds; ours is one
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelError(f"{path}: PySD cannot translate the model: {exc}") from exc
+    try:
+        tmp.rename(folder)
+    except OSError:  # another process finished first: use its copy
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def load_model(path: str | Path = DEFAULT_MODEL) -> Model:
+    """Load (translating if needed) the model at ``path``."""
+    import pysd
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    translated = translate(path)
+    try:
+        pm = pysd.load(str(translated))
+    except Exception as exc:
+        raise ModelError(f"{path}: PySD cannot load the translated model: {exc}") from exc
+    return Model(path=path, sha256=file_sha256(path), translated=translated, pysd_model=pm)
