@@ -110,6 +110,12 @@ class Model:
         return [n for n in self.doc["Real Name"] if n not in skip]
 
     @cached_property
+    def outputs(self) -> list[str]:
+        """Variables that have a value at each time (lookup tables excluded): the result columns."""
+        kinds = dict(zip(self.doc["Real Name"], self.doc["Type"]))
+        return [n for n in self.variables if kinds.get(n) != "Lookup"]
+
+    @cached_property
     def settings(self) -> dict[str, float]:
         """INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER as the .mdl sets them."""
         ctrl = self.pysd_model.components._control_vars
@@ -168,7 +174,7 @@ def translate(path: Path) -> Path:
 
     path = Path(path)
     digest = file_sha256(path)
-    folder = cache_dir() / f"{path.stem}-{digest[:16]}"
+    folder = cache_dir() / f"{path.stem}-{digest[:16]}-pysd{pysd.__version__}"
     target = folder / f"{path.stem}.py"
     if target.exists():
         return target
