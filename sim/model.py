@@ -30,7 +30,8 @@ DEFAULT_MODEL = MODEL_DIR / "shuangta.mdl"
 
 KINDS = ("LEVER", "UNCERTAIN")
 _TAG = re.compile(r"^\s*(LEVER|UNCERTAIN)\s*:\s*", re.IGNORECASE)
-_CHINESE = re.compile(r"[（(]\s*([\u3400-\u9fff][^()（）]*)[)）]")
+_CHINESE = re.compile(r"[\u3400-\u9fff][\u3400-\u9fff、]*")
+_UNIT_WORDS = {"亿元", "万元", "元", "亿", "万"}
 _SOURCE = re.compile(r"Source\s*:\s*(.*?)(?:\s*Range\s*:.*)?$", re.IGNORECASE | re.DOTALL)
 
 
@@ -138,7 +139,8 @@ class Model:
             if math.isnan(lower) or math.isnan(upper):
                 raise ModelError(f"{self.path}: {name} is tagged {m.group(1)} but has no [min,max] range")
             body = comment[m.end():].strip()
-            chinese = _CHINESE.search(body)
+            terms = [t for t in _CHINESE.findall(body.split("Source:")[0]) if t not in _UNIT_WORDS]
+            chinese = "; ".join(dict.fromkeys(terms))
             source = _SOURCE.search(body)
             out[name] = Lever(
                 name=name,
@@ -148,7 +150,7 @@ class Model:
                 upper=upper,
                 default=float(self.pysd_model[name]),
                 description=body.split("Source:")[0].strip(),
-                chinese=chinese.group(1).strip() if chinese else "",
+                chinese=chinese,
                 source=source.group(1).strip() if source else "",
             )
         return out
