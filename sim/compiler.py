@@ -225,8 +225,8 @@ def _lk(x, xs, ys):
 
 
 def _trunc(x):
-    """Float to int cast as numpy does when assigning into an integer array."""
-    return math.trunc(x)
+    """Float to int cast as numpy does when assigning into an integer array (toward zero)."""
+    return np.trunc(x) if isinstance(x, np.ndarray) else math.trunc(x)
 
 
 def _delay_order(order, dt, delay_time, name):
@@ -765,6 +765,8 @@ class _Translator:
             return _Expr(f"_lk({arg.s}, {var}x, {var}y)", f"_np.interp({arg.v}, {var}X, {var}Y)", arg.deps)
         if fname in self.kinds:
             raise ModelError(f"{self.path}: {name}: calls '{self.names[fname]}', which is not a lookup")
+        if fname not in _UNARY and fname not in _NARY and fname not in ("if_then_else", "pi"):
+            raise self._unsupported(name, label)
         args = [self._emit(a, name) for a in ast.arguments]
         deps = frozenset().union(frozenset(), *(a.deps for a in args))
         if fname == "if_then_else":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time as _time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,13 +73,16 @@ def simulate(model: Model, spec: RunSpec) -> pd.DataFrame:
     steps = spec.steps
     params = {k: (pd.Series(v, index=steps) if isinstance(v, np.ndarray) else v) for k, v in spec.params.items()}
     try:
-        df = pm.run(
-            params=params,
-            final_time=spec.final_time,
-            time_step=spec.time_step,
-            saveper=spec.saveper,
-            return_columns=model.outputs,
-        )
+        with warnings.catch_warnings():
+            # Time-series levers replace constants on purpose; PySD warns each time.
+            warnings.filterwarnings("ignore", message="Replacing a constant value with a time-dependent value")
+            df = pm.run(
+                params=params,
+                final_time=spec.final_time,
+                time_step=spec.time_step,
+                saveper=spec.saveper,
+                return_columns=model.outputs,
+            )
     except Exception as exc:  # PySD raises many kinds; ours is one
         raise RunError(f"simulation failed: {exc}") from exc
     df.index = pd.Index(np.round(df.index.to_numpy(dtype=float), 9), name="time")

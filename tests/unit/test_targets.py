@@ -110,7 +110,7 @@ def test_every_target_has_the_fields(targets):
         ("T6", "Urban Disposable Income per Capita", "growth", ">=", 0.15),
         ("T7", "Urban Disposable Income per Capita", "level", ">=", 31500 * 2),
         ("T7R", "Rural Disposable Income per Capita", "growth", ">=", 2 ** (1 / 5) - 1),
-        ("T8", "Urban Disposable Income per Capita", "growth_vs", ">=", -0.005),
+        ("T8", "Real Urban Disposable Income per Capita", "growth_vs", ">=", -0.005),
         ("T9", "Secondary Share of GDP", "level", ">=", 0.20),
         ("T9B", "Tertiary Share of GDP", "level", "<=", 0.75),
         ("T10", "Tertiary Value Added", "growth", ">=", 0.18),
@@ -289,11 +289,11 @@ def test_min_aggregate():
 
 def test_growth_vs(by_id):
     # GDP doubles (CAGR 14.87 %); income +14 %/yr → difference −0.87 pt < −0.5 pt: missed
-    ts = series(GDP=142.78 * 2 ** ((YEARS - 2020) / 5), **{"Urban Disposable Income per Capita": compound(31500, 0.14)})
+    ts = series(GDP=142.78 * 2 ** ((YEARS - 2020) / 5), **{"Real Urban Disposable Income per Capita": compound(31500, 0.14)})
     r = row(evaluate([by_id["T8"]], ts), "T8")
     assert r["value"] == pytest.approx(0.14 - (2 ** 0.2 - 1), abs=ABS)
     assert r["met"] is False and r["gap"] == pytest.approx(0.14 - (2 ** 0.2 - 1) + 0.005, abs=ABS)
-    ts["Urban Disposable Income per Capita"] = compound(31500, 0.145)  # −0.37 pt: met
+    ts["Real Urban Disposable Income per Capita"] = compound(31500, 0.145)  # −0.37 pt: met
     assert row(evaluate([by_id["T8"]], ts), "T8")["met"] is True
 
 
