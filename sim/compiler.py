@@ -185,7 +185,7 @@ def _vramp(t, slope, start, finish):
 
 def _pulse(t, start, width):
     """Vensim PULSE as ``pysd.py_backend.functions.pulse`` with ``repeat_time=0``."""
-    return 1 if start <= t < start + width else 0
+    return 1 if start - SMALL_VENSIM <= t < start + width else 0
 
 
 def _vpulse(t, start, width):
@@ -195,7 +195,7 @@ def _vpulse(t, start, width):
 def _pulse_train(t, start, repeat, width, end):
     """Vensim PULSE TRAIN as ``pysd.py_backend.functions.pulse``."""
     if repeat == 0:
-        return 1 if start <= t < start + width else 0
+        return 1 if start - SMALL_VENSIM <= t < start + width else 0
     if start <= t < end:
         return 1 if (t - start + SMALL_VENSIM) % repeat < width else 0
     return 0
