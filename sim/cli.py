@@ -87,11 +87,24 @@ def targets_command(fmt: str) -> None:
     help="Folder for the PNGs.",
 )
 def plot_command(folders: tuple[str, ...], out_dir: str) -> None:
-    """Plot result folders (FOLDERS written by `run`): key variables, thresholds, verdict grid."""
-    from sim.plots import plot_runs
+    """Plot result folders (FOLDERS written by `run`): key variables, thresholds, verdict grid.
 
-    for path in plot_runs(list(folders), out_dir):
-        click.echo(str(path))
+    A sweep folder (written by `sweep`) gets fan charts, target distributions and
+    scatter plots in OUT/<folder name>/.
+    """
+    from pathlib import Path
+
+    from sim.plots import plot_runs, plot_sweep
+    from sim.sweep import is_sweep_folder
+
+    sweeps = [f for f in folders if is_sweep_folder(f)]
+    runs = [f for f in folders if f not in sweeps]
+    if runs:
+        for path in plot_runs(runs, out_dir):
+            click.echo(str(path))
+    for folder in sweeps:
+        for path in plot_sweep(folder, Path(out_dir) / Path(folder).resolve().name):
+            click.echo(str(path))
 
 
 # --- scenario files (sim.scenario): validate, diff, schema, levers ---------
@@ -161,6 +174,42 @@ def levers_command(fmt: str, include_uncertain: bool, model_path: str | None) ->
     from sim.scenario import format_levers, lever_rows
 
     click.echo(format_levers(lever_rows(_scenario_model(model_path), include_uncertain), fmt))
+
+
+@cli.command("sweep")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+              help="Sweep folder [default: results/sweeps/<name>].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local worker processes [default: the number of CPUs; 1 runs in this process].")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the chunks on a running dask cluster, e.g. tcp://10.0.0.5:8786.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted sweep in --out, skipping finished chunks.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None,
+              help="Runs per chunk [default: 5000, or all runs when fewer].")
+@_scenario_model_option
+def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: str | None, resume: bool,
+                  chunk_size: int | None, model_path: str | None) -> None:
+    """Run the sweep file SPEC: many runs over sampled or gridded levers, with target probabilities."""
+    from sim.sweep import format_summary, run_sweep
+
+    quiet = bool(click.get_current_context().find_root().params.get("quiet"))
+
+    def bar(total: int, done: int):
+        from tqdm import tqdm
+
+        return tqdm(total=total, initial=done, unit="run", unit_scale=True, dynamic_ncols=True, smoothing=0.1,
+                    desc="sweep", file=sys.stderr)
+
+    result = run_sweep(spec, out, model_path=model_path, workers=workers, scheduler=scheduler, resume=resume,
+                       chunk_size=chunk_size, progress=None if quiet else bar, command=sys.argv)
+    if quiet:
+        return
+    rate = result.runs / result.seconds if result.seconds > 0 else float("nan")
+    skipped = f", {result.chunks_skipped} of {result.chunks} chunks already done" if result.chunks_skipped else ""
+    click.echo(f"\n== sweep {result.name}: {result.runs} runs, {result.failed} failed, "
+               f"{result.seconds:.1f} s ({rate:,.0f} runs/s){skipped}  ->  {result.folder}")
+    click.echo(format_summary(result.summary))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,6 +44,7 @@ import math
 import os
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -62,6 +63,7 @@ RPREC = 1e-5
 CHUNK_BYTES = 256 * 2**20
 
 _FORMAT = 1
+_T0_MARK = "@initial_time"  # in a smooth's int_init: Time at initialisation must be an int
 _CONTROL = {
     "initial_time": "INITIAL TIME",
     "final_time": "FINAL TIME",
@@ -91,6 +93,8 @@ _UNARY = {
     "tanh": ("_math.tanh({0})", "_np.tanh({0})"),
     "integer": ("_int({0})", "_np.trunc({0})"),
 }
+# Functions whose PySD code is a numpy call (the builder then returns float(...))
+_NP_FUNCTIONS = {name for name in _UNARY if name != "integer"} | {"min", "max", "power", "log", "pi"}
 # Functions of several numeric arguments: name -> (arity, scalar code, vector code, uses Time).
 _NARY = {
     "min": (2, "_min({0}, {1})", "_np.minimum({0}, {1})", False),
@@ -468,6 +472,8 @@ class _Translator:
             raise ModelError(f"{self.path}: {name}: constant cannot be evaluated: {exc}") from exc
         if isinstance(value, bool):
             value = int(value)
+        if self._has_np(self.asts[key]):
+            value = float(value)  # as PySD's float(np....) wrapper
         self.constants.append({"name": name, "var": self.vars[key], "value": value})
 
     def _add_lookup(self, ast, name: str | None) -> str:
@@ -603,9 +609,11 @@ class _Translator:
     def _int_consts(self, ast):
         """Whether an initial value is a Python int in PySD.
 
-        Returns None (a float) or the set of integer-valued constants it depends
-        on: the value is an int when none of them is overridden by a parameter
-        (PySD's ``Smooth`` then holds an integer array, see ``_smooth``).
+        Returns None (a float whatever the inputs) or the constants (and
+        ``_T0_MARK`` for Time) it depends on: the value is an int when each of
+        them is an int at run time -- a constant whose default is an int and
+        that no parameter replaces (parameters are floats), an integer INITIAL
+        TIME. PySD's ``Smooth`` then holds an integer array (see ``_smooth``).
         """
         ae = self.ae
         if isinstance(ast, (bool, int, np.integer)):
@@ -614,13 +622,13 @@ class _Translator:
             return None
         if isinstance(ast, ae.ReferenceStructure):
             key = ast.reference
-            if key == "time":  # Time at initialisation is INITIAL TIME, an int if written as one
-                kind, value = self._control_value("initial_time")
-                return frozenset() if kind == "num" and isinstance(value, int) else None
+            if key == "time":  # Time at initialisation is INITIAL TIME: an int if written as one
+                return frozenset([_T0_MARK])
+            if key in _CONTROL:  # an int if written or passed to run() as one
+                return frozenset([f"@{key}"])
             kind = self.kinds.get(key)
-            if kind == "constant":
-                value = next(c["value"] for c in self.constants if c["var"] == self.vars[key])
-                return frozenset([self.vars[key]]) if isinstance(value, int) else None
+            if kind == "constant":  # an int if its default is one and no parameter replaces it
+                return frozenset([self.vars[key]])
             if kind == "aux":
                 if key not in self._int_memo:
                     self._int_memo[key] = None  # cycles count as float
@@ -644,17 +652,50 @@ class _Translator:
             parts = [self._int_consts(a) for a in ast.arguments]
             return None if any(p is None for p in parts) else frozenset().union(*parts)
         if isinstance(ast, ae.CallStructure):
-            fname = ast.function.reference
+            fname, args = ast.function.reference, ast.arguments
+            if self.kinds.get(fname) == "lookup" or self._has_np(ast):
+                return None  # lookups return floats; PySD wraps calls with numpy code in float()
             if fname in ("integer", "pulse", "pulse_train"):
-                return frozenset()
-            if fname in ("min", "max", "abs", "step"):
-                args = ast.arguments[:1] if fname == "step" else ast.arguments
-                parts = [self._int_consts(a) for a in args]
-                return None if any(p is None for p in parts) else frozenset().union(*parts)
-            if fname == "if_then_else":
-                parts = [self._int_consts(a) for a in ast.arguments[1:]]
-                return None if any(p is None for p in parts) else frozenset().union(*parts)
+                return frozenset()  # int(x); 1 or 0
+            if fname == "step":  # value * (t + dt/2 > tstep)
+                return self._all_int(args[:1])
+            if fname == "ramp":  # (t > start) * slope * (min(finish, t) - start)
+                return self._all_int(args, {_T0_MARK})
+            if fname == "if_then_else":  # whichever branch: an int only if both are
+                return self._all_int(args[1:])
+            if fname in ("modulo", "quantum"):
+                return self._all_int(args)
         return None
+
+    def _all_int(self, asts, extra=frozenset()):
+        """Union of the int conditions of ``asts`` (and ``extra``), or None if one is a float."""
+        parts = [self._int_consts(a) for a in asts]
+        return None if any(p is None for p in parts) else frozenset(extra).union(*parts)
+
+    def _has_np(self, ast) -> bool:
+        """Whether PySD's generated code for ``ast`` contains ``np.``.
+
+        PySD's builder wraps a function call whose code contains ``np.`` in
+        ``float(...)`` (``CallBuilder.build_function_call``), so such calls --
+        MIN, MAX, ABS, EXP..., or any call with such an argument, a logical
+        operator or ``:NA:`` in it -- return floats.
+        """
+        ae = self.ae
+        if isinstance(ast, (float, np.floating)):
+            return math.isnan(ast)
+        if isinstance(ast, ae.ArithmeticStructure):
+            return any(self._has_np(a) for a in ast.arguments)
+        if isinstance(ast, ae.LogicStructure):
+            return bool(set(ast.operators) & {":AND:", ":OR:", ":NOT:"}) or any(self._has_np(a) for a in ast.arguments)
+        if isinstance(ast, ae.CallStructure):
+            if self.kinds.get(ast.function.reference) != "lookup" and ast.function.reference in _NP_FUNCTIONS:
+                return True
+            return any(self._has_np(a) for a in ast.arguments)
+        if isinstance(ast, ae.InlineLookupsStructure):
+            return True
+        if isinstance(ast, ae.GameStructure):
+            return self._has_np(ast.expression)
+        return False
 
     # -- expressions ---------------------------------------------------------------
 
@@ -830,9 +871,13 @@ def translate(path: Path) -> dict:
         copy = Path(tmp) / path.name  # PySD must never write next to the original
         copy.write_bytes(path.read_bytes())
         try:
-            vf = VensimFile(copy)
-            vf.parse()
-            abstract = vf.get_abstract_model()
+            with warnings.catch_warnings():
+                # the parser's warnings concern its Python builder; what we cannot
+                # compile raises ModelError below
+                warnings.simplefilter("ignore")
+                vf = VensimFile(copy)
+                vf.parse()
+                abstract = vf.get_abstract_model()
         except Exception as exc:  # PySD raises many kinds; ours is one
             raise ModelError(f"{path}: PySD cannot parse the model: {exc}") from exc
     ir = _Translator(abstract, path).build()
@@ -891,88 +936,89 @@ class _Generator:
                     todo.extend(self.statefuls[j]["upd_deps"])
         return nodes, states
 
-    def source(self) -> str:
-        """Python source of ``_simulate`` for this plan."""
-        plan = self.plan
-        code = "s" if plan.scalar else "v"
+    def build(self) -> tuple[str, list, list]:
+        """Source of ``_simulate``, and the kept columns it computes per step and once per run."""
+        sets = self._partition()
+        lines = ["def _simulate(_C, _TS, _times, _save, _ns, _N, _dt, _t0, _tf, _sp, _flags):"]
+        lines += self._prologue(sets)
+        lines += self._loop(sets)
+        lines += self._epilogue(sets)
+        names = {v: n for n, v in self.names.items()}
+        per_step = [names[v] for _, v in sets["dyn_out"]]
+        per_run = [names[v] for _, v in sets["inv_out"]]
+        return "\n".join(lines) + "\n", per_step, per_run
+
+    def _partition(self) -> dict:
+        """Which nodes to compute where: initialisation, once, every step, or only when saving."""
         dyn = self._dynamic()
-        out_vars = [self.names[name] for name in plan.outputs]
+        out_vars = [self.names[name] for name in self.plan.outputs]
         needed, needed_states = self._closure(out_vars, with_updates=True)
         core, _ = self._closure([d for j in needed_states for d in self.statefuls[j]["upd_deps"]], True)
         init_items = self._init_items(needed_states)
         init_nodes = {i for i in init_items if not i.startswith("S")}
         order = [v for v in self.ir["step_order"] if v in needed]
-        hoisted = [v for v in order if not dyn[v] and v not in init_nodes]
-        dyn_core = [v for v in order if dyn[v] and v in core]
-        dyn_report = [v for v in order if dyn[v] and v not in core]
         consts = {c["var"] for c in self.ir["constants"]}
         used = set(out_vars) | {d for v in needed | init_nodes for d in self.nodes[v]["deps"]}
-        used_consts = sorted(used & consts)
-        series = [c for c in used_consts if c in plan.series]
+        varies = lambda var: dyn.get(var, False) or var in self.plan.series  # noqa: E731
+        return {
+            "consts": sorted(used & consts),
+            "init": init_items,
+            "hoisted": [v for v in order if not dyn[v] and v not in init_nodes],
+            "core": [v for v in order if dyn[v] and v in core],        # needed by the Euler updates
+            "report": [v for v in order if dyn[v] and v not in core],  # only needed when saving
+            "states": sorted(j for j in needed_states if self.statefuls[j]["dynamic"]),
+            "dyn_out": [(i, v) for i, v in enumerate(out_vars) if varies(v)],
+            "inv_out": [(i, v) for i, v in enumerate(out_vars) if not varies(v)],
+        }
 
-        def dynamic_out(var):
-            return dyn.get(var, False) or var in plan.series
-
-        dyn_out = [(i, v) for i, v in enumerate(out_vars) if dynamic_out(v)]
-        inv_out = [(i, v) for i, v in enumerate(out_vars) if not dynamic_out(v)]
-
-        L = ["def _simulate(_C, _TS, _times, _save, _ns, _N, _dt, _t0, _tf, _sp, _flags):"]
-        add = lambda line, depth=1: L.append("    " * depth + line)  # noqa: E731
-        for c in used_consts:
-            if c in plan.series:
-                add(f"_ts{c} = _TS[{c!r}]")
-                add(f"{c} = _ts{c}[0]")
+    def _prologue(self, sets: dict) -> list[str]:
+        """Constants, initialisation of the stateful objects, values fixed for the run."""
+        out = []
+        for c in sets["consts"]:
+            if c in self.plan.series:
+                out += [f"    _ts{c} = _TS[{c!r}]", f"    {c} = _ts{c}[0]"]
             else:
-                add(f"{c} = _C[{c!r}]")
-        add("t = _times[0]")
-        add("# initialisation")
-        for item in init_items:
+                out.append(f"    {c} = _C[{c!r}]")
+        out += ["    t = _times[0]", "    # initialisation"]
+        for item in sets["init"]:
             if item.startswith("S"):
                 j = int(item[1:])
-                for line in self.statefuls[j]["init"]:
-                    add(line)
+                out += ["    " + line for line in self.statefuls[j]["init"]]
                 if self.statefuls[j].get("int_init") is not None:
-                    add(f"_ti{j} = _flags[{j}]")
+                    out.append(f"    _ti{j} = _flags[{j}]")
             else:
-                self._assign(add, item, code, 1)
-        add("# invariant during the run")
-        for var in hoisted:
-            self._assign(add, var, code, 1)
-        if plan.scalar:
-            add("_R = []")
+                out.append(self._assign(item, 1))
+        out.append("    # invariant during the run")
+        out += [self._assign(v, 1) for v in sets["hoisted"]]
+        if self.plan.scalar:
+            out.append("    _R = []")
         else:
-            add(f"_O = _np.empty(({len(out_vars)}, _ns, _N))")
-            add("_j = 0")
-        add("_last = len(_times) - 1")
-        add("for _k in range(len(_times)):")
-        add("t = _times[_k]", 2)
-        for c in series:
-            add(f"{c} = _ts{c}[_k]", 2)
-        for var in dyn_core:
-            self._assign(add, var, code, 2)
-        add("if _save[_k]:", 2)
-        for var in dyn_report:
-            self._assign(add, var, code, 3)
-        if plan.scalar:
-            add(f"_R.append(({''.join(v + ', ' for _, v in dyn_out)}))", 3)
+            out += [f"    _O = _np.empty(({len(self.plan.outputs)}, _ns, _N))", "    _j = 0"]
+        return out
+
+    def _loop(self, sets: dict) -> list[str]:
+        """The Euler loop: values at time t, saving, then the state updates."""
+        out = ["    _last = len(_times) - 1", "    for _k in range(len(_times)):", "        t = _times[_k]"]
+        out += [f"        {c} = _ts{c}[_k]" for c in sets["consts"] if c in self.plan.series]
+        out += [self._assign(v, 2) for v in sets["core"]]
+        out.append("        if _save[_k]:")
+        out += [self._assign(v, 3) for v in sets["report"]]
+        if self.plan.scalar:
+            out.append(f"            _R.append(({''.join(v + ', ' for _, v in sets['dyn_out'])}))")
         else:
-            for i, v in dyn_out:
-                add(f"_O[{i}, _j] = {v}", 3)
-            add("_j += 1", 3)
-        add("if _k == _last:", 2)
-        add("break", 3)
-        for j in sorted(needed_states):
-            if self.statefuls[j]["dynamic"]:
-                add(f"# update {self.statefuls[j]['element']}", 2)
-                for line in self.statefuls[j]["upd"]:
-                    add(line, 2)
-        if plan.scalar:
-            add(f"return _R, ({''.join(v + ', ' for _, v in inv_out)})")
-        else:
-            for i, v in inv_out:
-                add(f"_O[{i}] = {v}")
-            add("return _O")
-        return "\n".join(L) + "\n"
+            out += [f"            _O[{i}, _j] = {v}" for i, v in sets["dyn_out"]]
+            out.append("            _j += 1")
+        out += ["        if _k == _last:", "            break"]
+        for j in sets["states"]:
+            out.append(f"        # update {self.statefuls[j]['element']}")
+            out += ["        " + line for line in self.statefuls[j]["upd"]]
+        return out
+
+    def _epilogue(self, sets: dict) -> list[str]:
+        """Return the saved values; columns fixed for the run are filled once."""
+        if self.plan.scalar:
+            return [f"    return _R, ({''.join(v + ', ' for _, v in sets['inv_out'])})"]
+        return [f"    _O[{i}] = {v}" for i, v in sets["inv_out"]] + ["    return _O"]
 
     def _init_items(self, needed_states: set) -> list[str]:
         """Initialisation items (nodes and ``S<j>``) needed by the stateful objects in use."""
@@ -991,10 +1037,11 @@ class _Generator:
                     todo.append(f"S{node['state']}")
         return [i for i in self.ir["init_order"] if i in want]
 
-    def _assign(self, add, var: str, code: str, depth: int) -> None:
+    def _assign(self, var: str, depth: int) -> str:
+        """One line ``var = expression`` of the plan's flavour, commented with the Vensim name."""
         node = self.nodes[var]
         comment = f"  # {node['name']}" if node["name"] else ""
-        add(f"{var} = {node[code]}{comment}", depth)
+        return f"{'    ' * depth}{var} = {node['s' if self.plan.scalar else 'v']}{comment}"
 
 
 # ---------------------------------------------------------------------------
@@ -1112,7 +1159,10 @@ class CompiledModel:
         return ctrl, times, save
 
     @staticmethod
-    def _number(what: str, value) -> float:
+    def _number(what: str, value) -> float | int:
+        """A finite number; an int stays an int (PySD's Time keeps the type it is given)."""
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            return int(value)
         try:
             value = float(value)
         except (TypeError, ValueError):
@@ -1225,9 +1275,17 @@ class CompiledModel:
         ``params`` maps a constant's Vensim name to a number (all members), a 1-D
         array of shape (N,) (one value per member), a 1-D array of shape (S,) or a
         2-D array of shape (N, S) or (1, S) giving the value at each Euler step
-        time (:meth:`step_times`, S of them, the final time included). ``n``
-        defaults to the length of per-member arrays, else 1. ``final_time`` and
-        ``time_step`` override the model's, as in PySD's ``run``.
+        time (:meth:`step_times`, S of them, the final time included). Evaluate a
+        time series on ``step_times()``: those are the times PySD uses, so
+        ``pandas.Series(values, index=step_times())`` gives PySD the same input.
+        A 1-D array whose length is both N and S is refused as ambiguous. Values
+        are taken as float64. ``n`` defaults to the length of per-member arrays,
+        else 1. ``final_time`` and ``time_step`` override the model's, as in
+        PySD's ``run``.
+
+        Results take 8 bytes x kept columns x saved times x N; for large N use
+        :meth:`run_chunks`. Unknown names, non-constants, bad shapes or
+        non-finite values raise :class:`InputError`.
         """
         columns = self._columns(return_columns)
         ctrl, times, save = self._grid(final_time, time_step)
@@ -1272,20 +1330,25 @@ class CompiledModel:
         """The compiled simulation function for ``plan`` (memoised)."""
         fn = self._functions.get(plan)
         if fn is None:
-            source = _Generator(self.ir, plan).source()
+            source, per_step, per_run = _Generator(self.ir, plan).build()
             env = dict(_HELPERS)
             env.update(self._tables[plan.scalar])
             exec(compile(source, f"<shuangta-compiled {self.path and self.path.name}>", "exec"), env)  # noqa: S102
             fn = self._functions[plan] = env["_simulate"]
-            fn.source = source
-            fn.split = self._split(plan)
+            fn.source, fn.split = source, (per_step, per_run)
         return fn
 
-    def _flags(self, inputs: _Inputs) -> dict:
-        """Per smooth: is its initial value an int in PySD (no integer constant it uses was set)?"""
+    def _flags(self, inputs: _Inputs, ctrl: dict) -> dict:
+        """Per smooth with a possibly-integer initial value: is it an int in PySD for this run?"""
         overridden = set(inputs.scalars) | set(inputs.members) | set(inputs.series)
+
+        def is_int(item):
+            if item.startswith("@"):  # a control variable, or Time (= INITIAL TIME) at initialisation
+                return isinstance(ctrl[item[1:]], int)
+            return item not in overridden and isinstance(self._const_default[item], int)
+
         return {
-            j: not (set(st["int_init"]) & overridden)
+            j: all(is_int(item) for item in st["int_init"])
             for j, st in enumerate(self.ir["statefuls"])
             if st.get("int_init") is not None
         }
@@ -1298,23 +1361,13 @@ class CompiledModel:
         series = {k: [float(x) for x in v] for k, v in inputs.series.items()}
         rows, inv = fn(consts, series, [float(t) for t in times], save, len(saved), 1,
                        float(ctrl["time_step"]), ctrl["initial_time"], ctrl["final_time"],
-                       ctrl["saveper"], self._flags(inputs))
+                       ctrl["saveper"], self._flags(inputs, ctrl))
         dyn_names, inv_names = fn.split
         table = np.array(rows, dtype=float).reshape(len(saved), len(dyn_names))
         values = {name: table[:, i][None, :] for i, name in enumerate(dyn_names)}
         for name, value in zip(inv_names, inv):
             values[name] = np.full((1, len(saved)), float(value))
         return EnsembleResult(saved, {name: values[name] for name in columns})
-
-    def _split(self, plan: _Plan) -> tuple[list, list]:
-        """Kept columns computed per step (dynamic) and once per run (invariant), in generated order."""
-        gen = _Generator(self.ir, plan)
-        dyn = gen._dynamic()
-        dyn_names, inv_names = [], []
-        for name in plan.outputs:
-            var = self._var_of[name]
-            (dyn_names if dyn.get(var, False) or var in plan.series else inv_names).append(name)
-        return dyn_names, inv_names
 
     def _run_vector(self, inputs, columns, ctrl, times, save, saved) -> EnsembleResult:
         plan = _Plan(False, frozenset(inputs.series), columns)
@@ -1325,7 +1378,7 @@ class CompiledModel:
         series = {k: (np.ascontiguousarray(v.T) if v.ndim == 2 else v) for k, v in inputs.series.items()}
         out = fn(consts, series, np.asarray(times, dtype=float), save, len(saved), inputs.n,
                  np.float64(ctrl["time_step"]), np.float64(ctrl["initial_time"]),
-                 np.float64(ctrl["final_time"]), np.float64(ctrl["saveper"]), self._flags(inputs))
+                 np.float64(ctrl["final_time"]), np.float64(ctrl["saveper"]), self._flags(inputs, ctrl))
         values = {name: out[i].T for i, name in enumerate(columns)}
         return EnsembleResult(saved, values)
 
@@ -1342,10 +1395,10 @@ class CompiledModel:
 
 def _compiler_tag() -> str:
     """Changes whenever this file or PySD changes, so stale caches are never read."""
-    import pysd
+    from importlib.metadata import version
 
     digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
-    return f"v{_FORMAT}-{digest}-pysd{pysd.__version__}"
+    return f"v{_FORMAT}-{digest}-pysd{version('pysd')}"
 
 
 def compile_model(path: str | Path) -> CompiledModel:

@@ -9,6 +9,13 @@ Levers and uncertain parameters are declared in the model itself: a constant
 whose comment starts with ``LEVER:`` (a policy the district controls) or
 ``UNCERTAIN:`` (a parameter nobody controls, known only within a range), with
 its allowed range in the Vensim units field, e.g. ``~ Dmnl [0,1]``.
+
+Calibrated defaults: ``model/data/calibration.csv`` (written by ``shuangta
+calibrate SPEC --apply``, never by hand) holds values fitted to history. Its
+rows with ``scope = default`` for this model file replace the ``.mdl``'s
+values when the model loads (:func:`read_calibration`), so ``Lever.default``
+and every PySD run reflect them; the ``.mdl`` keeps the prior value and its
+source. ``load_model(path, calibrated=False)`` gives the priors.
 """
 
 from __future__ import annotations
@@ -99,6 +106,8 @@ class Model:
     sha256: str
     translated: Path
     pysd_model: object = field(repr=False)
+    #: Calibrated defaults applied to every PySD model of this file ({Vensim name: value}).
+    calibration: dict = field(default_factory=dict)
 
     @cached_property
     def doc(self):
@@ -163,11 +172,21 @@ class Model:
     def uncertainties(self) -> dict[str, Lever]:
         return {k: v for k, v in self.catalogue.items() if v.kind == "uncertain"}
 
+    @cached_property
+    def compiled(self):
+        """The vectorised ensemble runner for this model (:mod:`sim.compiler`), compiled once."""
+        from sim.compiler import compile_model
+
+        return compile_model(self.path)
+
     def fresh(self):
         """A reloaded PySD model: no parameter of an earlier run can leak into it."""
         import pysd
 
-        return pysd.load(str(self.translated))
+        pm = pysd.load(str(self.translated))
+        if self.calibration:
+            pm.set_components(dict(self.calibration))
+        return pm
 
 
 def translate(path: Path) -> Path:
@@ -196,8 +215,50 @@ def translate(path: Path) -> Path:
     return target
 
 
-def load_model(path: str | Path = DEFAULT_MODEL) -> Model:
-    """Load (translating if needed) the model at ``path``."""
+def calibration_file(model_path: str | Path) -> Path:
+    """The calibration file of a model: ``data/calibration.csv`` next to the ``.mdl``."""
+    return Path(model_path).resolve().parent / "data" / "calibration.csv"
+
+
+def read_calibration(model_path: str | Path, path: str | Path | None = None) -> dict[str, float]:
+    """Calibrated defaults of the model at ``model_path``: ``{Vensim name: value}``.
+
+    Reads ``path`` (default :func:`calibration_file`); keeps the rows whose
+    ``model`` column names this model's file and whose ``scope`` is
+    ``default`` (rows of scope ``history`` describe the 2015 state of a
+    backcast and are not defaults). A missing file means no calibration.
+    """
+    import csv
+
+    path = Path(path) if path is not None else calibration_file(model_path)
+    if not path.is_file():
+        return {}
+    out: dict[str, float] = {}
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ModelError(f"{path}: unreadable calibration file: {exc}") from None
+    for i, row in enumerate(rows, start=2):
+        if (row.get("model") or "").strip() != Path(model_path).name or (row.get("scope") or "").strip() != "default":
+            continue
+        name = (row.get("name") or "").strip()
+        try:
+            value = float(row.get("value") or "nan")
+        except ValueError:
+            value = math.nan
+        if not name or not math.isfinite(value):
+            raise ModelError(f"{path}: line {i}: needs a name and a finite value, got {row.get('name')!r} = {row.get('value')!r}")
+        out[name] = value
+    return out
+
+
+def load_model(path: str | Path = DEFAULT_MODEL, calibrated: bool = True) -> Model:
+    """Load (translating if needed) the model at ``path``.
+
+    With ``calibrated`` (the default) the calibrated defaults of
+    :func:`read_calibration` replace the ``.mdl``'s values of those constants.
+    """
     import pysd
 
     path = Path(path)
@@ -208,4 +269,11 @@ def load_model(path: str | Path = DEFAULT_MODEL) -> Model:
         pm = pysd.load(str(translated))
     except Exception as exc:
         raise ModelError(f"{path}: PySD cannot load the translated model: {exc}") from exc
-    return Model(path=path, sha256=file_sha256(path), translated=translated, pysd_model=pm)
+    calibration = read_calibration(path) if calibrated else {}
+    if calibration:
+        known = {n for n, t in zip(pm.doc["Real Name"], pm.doc["Type"]) if t == "Constant"}
+        unknown = sorted(set(calibration) - known)
+        if unknown:
+            raise ModelError(f"{calibration_file(path)}: not constants of {path.name}: {', '.join(unknown)}")
+        pm.set_components(dict(calibration))
+    return Model(path=path, sha256=file_sha256(path), translated=translated, pysd_model=pm, calibration=calibration)

@@ -367,6 +367,66 @@ def evaluate(targets: list[Target], timeseries: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
+# --------------------------------------------------------------------------- ensembles
+
+
+def _column_at(times: np.ndarray, values: np.ndarray, year: float) -> np.ndarray:
+    """Column of ``values`` (N, T) at ``year``: the saved time, else linear interpolation; NaN outside."""
+    hits = np.flatnonzero(np.abs(times - year) <= TIME_TOLERANCE)
+    if len(hits):
+        return values[:, hits[-1]].astype(float)
+    if times[0] < year < times[-1]:
+        k = int(np.searchsorted(times, year))
+        w = (year - times[k - 1]) / (times[k] - times[k - 1])
+        return (1 - w) * values[:, k - 1] + w * values[:, k]
+    return np.full(values.shape[0], np.nan)
+
+
+def _cagr_columns(times, values, start: int, end: int) -> np.ndarray:
+    first, last = _column_at(times, values, start), _column_at(times, values, end)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = (last / first) ** (1.0 / (end - start)) - 1.0
+    return np.where((first > 0) & (last >= 0), rate, np.nan)
+
+
+def ensemble_quantities(targets: list[Target], times, values) -> dict[str, np.ndarray]:
+    """The evaluated quantity of each evaluable target for N runs at once.
+
+    ``times`` (T,) are the saved years, ``values`` maps variable names to
+    arrays (N, T). Returns ``{target id: (N,) array}`` with NaN where the
+    quantity is undefined; targets that are not evaluable or whose variables
+    are missing are left out. Same definitions as :func:`evaluate`.
+    """
+    times = np.asarray(times, dtype=float)
+    out: dict[str, np.ndarray] = {}
+    for t in targets:
+        if not t.evaluable or any(v not in values for v in t.variables()):
+            continue
+        v = np.atleast_2d(np.asarray(values[t.variable], dtype=float))
+        if t.kind == "level" and t.aggregate is None:
+            q = _column_at(times, v, t.year)
+        elif t.kind == "level":
+            window = (times >= t.base_year + 1 - TIME_TOLERANCE) & (times <= t.year + TIME_TOLERANCE)
+            q = v[:, window].max(axis=1) if t.aggregate == "max" else v[:, window].min(axis=1)
+        else:
+            q = _cagr_columns(times, v, t.base_year, t.year)
+            if t.kind == "growth_vs":
+                other = np.atleast_2d(np.asarray(values[t.other_variable], dtype=float))
+                q = q - _cagr_columns(times, other, t.base_year, t.year)
+        out[t.id] = q
+    return out
+
+
+def ensemble_gaps(target: Target, quantity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(met, gap)`` arrays for one target's quantities; ``gap`` > 0 is better than the target, NaN stays NaN (not met)."""
+    q = np.asarray(quantity, dtype=float)
+    gap = q - target.threshold if target.comparison in (">=", ">") else target.threshold - q
+    tol = RELATIVE_TOLERANCE * max(abs(target.threshold), 1.0)
+    with np.errstate(invalid="ignore"):
+        met = gap >= -tol if target.comparison in (">=", "<=") else gap > tol
+    return met & np.isfinite(gap), gap
+
+
 # --------------------------------------------------------------------------- text
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from sim import compiler
 from sim.compiler import CompiledModel, EnsembleResult, compile_model
-from sim.errors import InputError, ModelError
+from sim.errors import InputError, ModelError, RunError
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 MODELS = ["compiler_dynamics.mdl", "compiler_functions.mdl", "toy.mdl"]
@@ -143,8 +143,10 @@ def test_short_delay_lowers_the_order_per_member_like_pysd(compiled, translated)
     delays = np.array([0.2, 1.5, 0.3, 0.125])
     result = model.run({"Investment Delay": delays})
     for i, d in enumerate(delays):
-        assert_member_matches(result, i, pysd_run(py, {"Investment Delay": float(d)}), model.variables)
-    with pytest.raises(compiler.RunError, match="Delayed Investment"):
+        reference = pysd_run(py, {"Investment Delay": float(d)})
+        assert_member_matches(result, i, reference, model.variables)
+        assert_member_matches(model.run({"Investment Delay": float(d)}), 0, reference, model.variables)
+    with pytest.raises(RunError, match="Delayed Investment"):
         model.run({"Investment Delay": 0.1})
 
 
@@ -185,17 +187,32 @@ def test_twenty_members_match_twenty_pysd_runs_functions(compiled, translated):
         assert_member_matches(result, i, pysd_run(py, as_pysd_params(model, params, i)), model.variables)
 
 
-def test_pysd_series_interpolation_reproduces_step_values(compiled, translated):
-    """PySD interpolates a Series given on the step times back to exactly those values."""
+@pytest.mark.parametrize("time_step", [None, 0.1])
+def test_pysd_series_interpolation_reproduces_step_values(compiled, translated, time_step):
+    """PySD interpolates a Series given on step_times() back to exactly those values.
+
+    step_times() are PySD's times, advanced by repeated addition: equal to
+    initial_time + k * time_step for a binary-fraction TIME STEP (0.25), within
+    1e-10 otherwise (0.1, where the last step is 2034.99999999999 not 2035).
+    """
     model = compiled["compiler_functions.mdl"]
-    steps = model.step_times()
-    np.testing.assert_array_equal(steps, model.initial_time + np.arange(len(steps)) * model.time_step)
-    assert steps[-1] == model.final_time  # the series includes the final time
+    steps = model.step_times(time_step=time_step)
+    dt = time_step or model.time_step
+    nominal = model.initial_time + np.arange(len(steps)) * dt
+    if time_step is None:
+        np.testing.assert_array_equal(steps, nominal)
+        assert steps[-1] == model.final_time  # the series includes the final time
+    else:
+        np.testing.assert_allclose(steps, nominal, rtol=0, atol=1e-10)
     values = np.random.default_rng(3).uniform(0, 2, len(steps))
-    reference = pysd_run(translated["compiler_functions.mdl"], {"Growth Knob": pd.Series(values, index=steps)})
-    saved = np.isin(steps, reference.index.to_numpy(dtype=float))
+    reference = pysd_run(translated["compiler_functions.mdl"], {"Growth Knob": pd.Series(values, index=steps)},
+                         time_step=time_step)
+    saved = np.isin(np.round(steps, 6), reference.index.to_numpy(dtype=float))
+    assert saved.sum() == len(reference)
     np.testing.assert_array_equal(reference["Growth Knob"].to_numpy(dtype=float), values[saved])
-    np.testing.assert_array_equal(model.run({"Growth Knob": values}).values["Growth Knob"][0], values[saved])
+    result = model.run({"Growth Knob": values}, time_step=time_step)
+    np.testing.assert_array_equal(result.values["Growth Knob"][0], values[saved])
+    assert_member_matches(result, 0, reference, model.variables)
 
 
 def test_scalar_and_vector_paths_agree(compiled):
@@ -206,6 +223,38 @@ def test_scalar_and_vector_paths_agree(compiled):
         one = model.run({"Birth Rate": rate, "Savings Rate": 0.3})
         for name in model.variables:
             np.testing.assert_allclose(both.values[name][i], one.values[name][0], rtol=1e-14, atol=0, err_msg=name)
+
+
+def test_kept_columns_equal_the_full_run(compiled):
+    """Columns not kept are not computed; what is kept is unchanged."""
+    model = compiled["compiler_dynamics.mdl"]
+    full = model.run({"Birth Rate": np.array([0.01, 0.05])})
+    for columns in (["Reported Ratio"], ["Birth Rate", "Population"], ["Life Expectancy"]):
+        part = model.run({"Birth Rate": np.array([0.01, 0.05])}, return_columns=columns)
+        assert list(part.values) == columns
+        for name in columns:
+            np.testing.assert_array_equal(part.values[name], full.values[name], err_msg=name)
+
+
+def test_shared_series_as_one_row(compiled):
+    model = compiled["compiler_functions.mdl"]
+    series = np.linspace(0, 2, len(model.step_times()))
+    as_row = model.run({"Growth Knob": series[None, :]}, n=3)
+    as_1d = model.run({"Growth Knob": series}, n=3)
+    for name in model.variables:
+        np.testing.assert_array_equal(as_row.values[name], as_1d.values[name], err_msg=name)
+
+
+def test_scalar_code_falls_back_to_numpy_on_float_errors(tmp_path, monkeypatch):
+    """Python floats raise on 1/0 and give complex powers; the runner then uses numpy (inf, nan)."""
+    monkeypatch.setenv("SHUANGTA_CACHE", str(tmp_path / "cache"))
+    model = compile_model(write_model(tmp_path, "Spike = 1/(Time-2025) ~ ~ |\nRoot = (Time-2025)^0.5 ~ ~ |\n"))
+    one, two = model.run(), model.run(n=2)
+    k = list(one.times).index(2025.0)
+    assert one.values["Spike"][0, k] == np.inf and np.isnan(one.values["Root"][0, 0])
+    np.testing.assert_array_equal(one.values["Root"][0, k:], np.sqrt(one.times[k:] - 2025))
+    for name in model.variables:
+        np.testing.assert_array_equal(one.values[name][0], two.values[name][1], err_msg=name)
 
 
 def test_runs_do_not_leak(compiled):

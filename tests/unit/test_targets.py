@@ -384,3 +384,26 @@ def test_every_target_variable_is_a_model_variable(targets):
         for variable in t.variables():
             if variable:
                 assert variable in names, f"{t.id}: {variable!r} is not in {MODEL.name}"
+
+
+def test_ensemble_evaluation_equals_one_run_at_a_time():
+    """The vectorised verdicts used by sweeps and searches agree with evaluate() run by run."""
+    from sim.targets import ensemble_gaps, ensemble_quantities
+
+    rng = np.random.default_rng(7)
+    targets = [t for t in load_targets() if t.evaluable]
+    names = sorted({v for t in targets for v in t.variables()})
+    times = np.arange(2020, 2031, dtype=float)
+    n = 25
+    base = {name: rng.uniform(0.5, 2.0, size=(n, 1)) * np.exp(rng.normal(0.08, 0.08, size=(n, 1)) * (times - 2020))
+            for name in names}
+    quantities = ensemble_quantities(targets, times, base)
+    assert set(quantities) == {t.id for t in targets}
+    for i in range(n):
+        frame = pd.DataFrame({name: base[name][i] for name in names}, index=pd.Index(times, name="time"))
+        table = evaluate(targets, frame).set_index("id")
+        for t in targets:
+            met, gap = ensemble_gaps(t, quantities[t.id])
+            assert quantities[t.id][i] == pytest.approx(table.loc[t.id, "value"], rel=1e-12)
+            assert bool(met[i]) is bool(table.loc[t.id, "met"])
+            assert gap[i] == pytest.approx(table.loc[t.id, "gap"], rel=1e-12, abs=1e-15)
