@@ -205,11 +205,199 @@ def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: st
                        chunk_size=chunk_size, progress=None if quiet else bar, command=sys.argv)
     if quiet:
         return
-    rate = result.runs / result.seconds if result.seconds > 0 else float("nan")
-    skipped = f", {result.chunks_skipped} of {result.chunks} chunks already done" if result.chunks_skipped else ""
-    click.echo(f"\n== sweep {result.name}: {result.runs} runs, {result.failed} failed, "
-               f"{result.seconds:.1f} s ({rate:,.0f} runs/s){skipped}  ->  {result.folder}")
+    rate = result.evaluated / result.seconds if result.seconds > 0 else float("nan")
+    done = f", {result.chunks_skipped} of {result.chunks} chunks done before" if result.chunks_skipped else ""
+    click.echo(f"\n== sweep {result.name}: {result.runs} runs, {result.failed} failed; {result.evaluated} runs "
+               f"evaluated in {result.seconds:.1f} s ({rate:,.0f} runs/s){done}  ->  {result.folder}")
     click.echo(format_summary(result.summary))
+
+
+@cli.command("calibrate")
+@click.argument("spec", type=click.Path(dir_okay=False, exists=True, path_type=str))
+@click.option("--out", "out", default="results/calibration", show_default=True, type=click.Path(file_okay=False),
+              help="Folder that receives one result folder named after the spec.")
+@click.option("--apply", "apply_", is_flag=True,
+              help="Also write the fitted values into model/data/calibration.csv (the model's calibrated defaults).")
+@click.option("--starts", type=click.IntRange(min=1), default=None, help="Optimiser starts (default: the spec's).")
+@click.option("--profile-points", type=click.IntRange(min=0), default=None,
+              help="Grid points of each profile (default: the spec's; 0 or 1: no profiles).")
+@click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False), help="Another .mdl file.")
+def calibrate_command(spec: str, out: str, apply_: bool, starts: int | None, profile_points: int | None,
+                      model_path: str | None) -> None:
+    """Fit the free quantities of calibration SPEC (TOML) to history; write values, fit statistics and a plot."""
+    from sim.calibrate import apply_calibration, calibrate, format_result, write_calibration
+    from sim.model import DEFAULT_MODEL
+
+    result = calibrate(spec, model_path or DEFAULT_MODEL, starts=starts, profile_points=profile_points,
+                       progress=lambda text: log.info(text))
+    folder = write_calibration(result, out)
+    click.echo(format_result(result))
+    click.echo(f"\nwritten to {folder}")
+    if apply_:
+        click.echo(f"calibrated defaults written to {apply_calibration(result)}")
+
+
+@cli.command("check")
+@click.option("--only", "only", multiple=True,
+              type=click.Choice(["dimensions", "extremes", "extremes-uncertain", "integration", "conservation",
+                                 "behaviour", "reality"]),
+              help="Run only this test (repeatable).")
+@click.option("--data", "data_path", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="Validation data [default: model/data/reality_checks.toml].")
+@click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False), help="Another .mdl file.")
+@click.pass_context
+def check_command(ctx: click.Context, only: tuple[str, ...], data_path: str | None, model_path: str | None) -> None:
+    """Run the validation suite; print each test's result with its figures. Exit status 1 if any test fails."""
+    from sim.checks import REALITY_CHECKS, format_checks, run_checks
+    from sim.model import DEFAULT_MODEL
+
+    results = run_checks(model_path or DEFAULT_MODEL, data_path or REALITY_CHECKS, list(only) or None,
+                         progress=lambda text: log.info(text))
+    click.echo(format_checks(results))
+    if not all(r.passed for r in results):
+        ctx.exit(1)
+
+
+# --- what would it take: reach and consistency (sim.reach, sim.consistency) ---
+
+
+def _stage_progress(quiet: bool):
+    """A ``progress(stage, done, total)`` callback drawing one tqdm bar per stage on stderr (None when quiet)."""
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    bars = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="step", dynamic_ncols=True, leave=False, file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _check_out(out: str | None) -> None:
+    """Refuse, before any work, an --out that exists and is not a result folder."""
+    from pathlib import Path
+
+    from sim.errors import InputError
+    from sim.results import is_result_folder
+
+    if out is None:
+        return
+    path = Path(out)
+    if path.exists() and (not path.is_dir() or (not is_result_folder(path) and any(path.iterdir()))):
+        raise InputError(f"--out: {path} exists and is not a result folder; choose another folder")
+
+
+_search_options = [
+    click.option("--levers", "levers", multiple=True, metavar="NAME",
+                 help="A lever to search (repeat the option, or separate names by commas) [default: every LEVER]."),
+    click.option("--base", "base", default=None, metavar="SCENARIO",
+                 help="Base scenario: a file, or a name in scenarios/ [default: scenarios/plan.toml]."),
+    click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Latin-hypercube starts."),
+    click.option("--start-year", type=int, default=2021, show_default=True,
+                 help="Searched levers keep their 2020 value until this year, then hold the searched value "
+                      "(2020: constant over the run)."),
+]
+
+
+def _with_search_options(fn):
+    for option in reversed(_search_options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command("reach")
+@click.argument("targets", nargs=-1, required=True)
+@_with_search_options
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+              help="Result folder [default: results/reach/<targets joined by _>].")
+@click.option("--write-scenario", "scenario_file", default=None, type=click.Path(dir_okay=False, path_type=str),
+              help="Also write the found lever values as a runnable scenario file (.toml).")
+@click.option("--samples", type=click.IntRange(min=1), default=2048, show_default=True,
+              help="Latin-hypercube points that pick the starts.")
+@click.option("--starts", type=click.IntRange(min=1), default=6, show_default=True, help="Local searches.")
+@_scenario_model_option
+def reach_command(targets: tuple[str, ...], levers: tuple[str, ...], base: str | None, seed: int, start_year: int,
+                  out: str | None, scenario_file: str | None, samples: int, starts: int, model_path: str | None) -> None:
+    """The smallest change to the levers that meets TARGETS (ids such as T1 T7) in 2025.
+
+    Distance is measured in units of each lever's range. Prints the needed lever
+    values against the 2016-2020 record and the plan, and every target's verdict
+    at the found point; writes reach.json, reach.csv, targets.csv, timeseries.csv.
+    """
+    from sim.reach import check_scenario_path, default_out, format_reach, reach, write_reach, write_reach_scenario
+
+    if scenario_file is not None:
+        check_scenario_path(scenario_file, base)
+    _check_out(out)
+    quiet = bool(click.get_current_context().find_root().params.get("quiet"))
+    result = reach(_scenario_model(model_path), list(targets), list(levers) or None, base, seed=seed, samples=samples,
+                   starts=starts, start_year=start_year, progress=_stage_progress(quiet))
+    folder = write_reach(result, out or default_out(result.targets), sys.argv)
+    written = write_reach_scenario(result, scenario_file, sys.argv) if scenario_file else None
+    if not quiet:
+        click.echo(format_reach(result))
+        click.echo(f"\n{result.seconds:.1f} s, {result.members:,} runs  ->  {folder}")
+        if written:
+            click.echo(f"scenario written to {written}")
+
+
+@cli.command("consistency")
+@_with_search_options
+@click.option("--out", "out", default="results/consistency", show_default=True,
+              type=click.Path(file_okay=False, path_type=str), help="Result folder.")
+@click.option("--samples", type=click.IntRange(min=1), default=4096, show_default=True,
+              help="Latin-hypercube points that pick the starts.")
+@click.option("--starts", type=click.IntRange(min=1), default=3, show_default=True, help="Local searches per target set.")
+@_scenario_model_option
+def consistency_command(levers: tuple[str, ...], base: str | None, seed: int, start_year: int, out: str,
+                        samples: int, starts: int, model_path: str | None) -> None:
+    """Which of the plan's targets can be met together inside the lever ranges: every pair and the full set.
+
+    Writes matrix.csv, min_gap_matrix.csv, matrix.png (green feasible, red not),
+    section4.csv and consistency.json; prints the summary and the check of each
+    contradiction listed in plan-figures.md §4.
+    """
+    from sim.consistency import check_consistency, format_consistency, write_consistency
+
+    _check_out(out)
+    quiet = bool(click.get_current_context().find_root().params.get("quiet"))
+    result = check_consistency(_scenario_model(model_path), list(levers) or None, base, seed=seed, samples=samples,
+                               starts=starts, start_year=start_year, progress=_stage_progress(quiet))
+    folder = write_consistency(result, out, sys.argv)
+    if not quiet:
+        click.echo(format_consistency(result))
+        click.echo(f"\n{result.seconds:.1f} s, {result.members:,} runs  ->  {folder}")
+
+
+@cli.command("bench")
+@click.option("--scenario", default="scenarios/plan.toml", show_default=True, type=click.Path(dir_okay=False),
+              help="Base scenario the members vary around.")
+@click.option("--sizes", default="1,100,10000,100000", show_default=True, help="Ensemble sizes N, comma-separated.")
+@click.option("--pysd-runs", default=20, show_default=True, type=click.IntRange(min=1), help="Plain PySD runs timed.")
+@click.option("--ema-runs", default=10, show_default=True, type=click.IntRange(min=0),
+              help="EMA Workbench connector runs timed (if installed; 0 skips).")
+def bench_command(scenario: str, sizes: str, pysd_runs: int, ema_runs: int) -> None:
+    """Measure runs/s of plain PySD, EMA Workbench's connector and the ensemble runner."""
+    from sim.bench import bench, format_report
+    from sim.model import load_model
+    from sim.run import run_spec
+    from sim.scenario import load_scenario
+
+    try:
+        ns = tuple(int(s) for s in sizes.split(",") if s.strip())
+    except ValueError:
+        raise click.BadParameter(f"{sizes!r} is not a comma-separated list of integers", param_hint="--sizes")
+    model = load_model()
+    spec = run_spec(model, load_scenario(scenario, model))
+    click.echo(format_report(bench(model, spec, sizes=ns, pysd_runs=pysd_runs, ema_runs=ema_runs)))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,19 +16,46 @@ are time series, which columns are kept) the representation is assembled into
 one Python function -- initialisation, then a loop of Euler steps -- compiled
 with :func:`exec` and memoised.
 
-Everything follows PySD 3.14 (``pysd/py_backend``) so that results equal
-``pysd.load(...).run(params=...)`` to rounding error:
+Everything follows PySD 3.14 (``pysd/py_backend``, ``pysd/builders/python``)
+so that results equal ``pysd.load(...).run(params=...)`` to rounding error
+(bit for bit on the test models and the district model):
 
-* Euler integration with time advanced by repeated addition
-  (``Model._integrate_step``), values saved *before* the update at a save
-  time, saving test and time rounding of ``components.Time``;
-* stateful objects initialised in dependency order; ``SMOOTH``/``DELAY``/
-  ``TREND`` state layout and update formulas of ``statefuls.py`` (including
-  the delay order reduction when ``order * TIME STEP > delay time``, and the
-  integer-state quirk of ``Smooth``, see :meth:`_Translator._int_consts`);
-* lookups held flat beyond their ends, their points round-tripped through
-  ``numpy.array2string`` as PySD's builder does;
-* ``IF THEN ELSE`` evaluates both branches (``numpy.where``) in vector code.
+* Euler integration, time advanced by repeated addition of TIME STEP
+  (``Model._integrate_step``); values saved *before* the update at a save time;
+  the loop, final time and saving test of ``components.Time`` (relative
+  precision 1e-5) and its rounding of saved times;
+* stateful objects initialised in dependency order (``initialize_order``);
+  the state layout and update formulas of ``statefuls.py`` for SMOOTH[I],
+  SMOOTH3[I], DELAY1[I], DELAY3[I], TREND, INITIAL; a DELAY's order is
+  lowered, per member, while ``order * TIME STEP > delay time``;
+* ``Smooth`` keeps its state in ``np.array([init] * order)``: an *integer*
+  array when the initial value is a Python int (a literal ``0``, an integer
+  constant not set by a parameter, Time at an integer INITIAL TIME...), so
+  the first Euler step truncates the input assigned into it. MIN, MAX, ABS,
+  EXP... are ``float(np....)`` in PySD's code, hence floats. This is tracked
+  statically (:meth:`_Translator._int_consts`) and decided per run;
+* lookups are held flat beyond their ends; their points are round-tripped
+  through ``numpy.array2string`` (default precision, 8 digits), as PySD writes them;
+* ``a^b^c`` is ``a**(b**c)``; ``a :AND: b :OR: c`` is ``and(a, or(b, c))``;
+  PULSE TRAIN's arguments are reordered by the parser; STEP compares
+  ``Time + TIME STEP/2``; PULSE, RAMP, MODULO, ZIDZ and XIDZ use 1e-6 as zero;
+* Vensim ``^`` is Python's ``**`` in PySD, i.e. the C library's ``pow``;
+  POWER, EXP, LN, SQRT, SIN... are numpy calls, whose SIMD kernels differ
+  from the C library in the last bit for some inputs. Each is computed the
+  same way here, in both flavours (``^`` element by element in vector code,
+  see :func:`_vpow`; ``CompiledModel.exact_power = False`` trades that for
+  numpy's kernel and speed);
+* IF THEN ELSE evaluates both branches in vector code (``numpy.where``);
+  scalar code keeps PySD's lazy evaluation. Where Python floats raise
+  (division by zero, ``math`` domain errors) the run is redone in numpy,
+  giving inf/nan.
+
+Time-series parameters are given at the step times of :meth:`CompiledModel.step_times`,
+PySD's own times; ``pandas.Series(values, index=step_times())`` makes PySD
+interpolate exactly those values. (For a TIME STEP that is not a binary
+fraction, e.g. 0.1, PySD's times drift from ``initial_time + k * time_step``
+by ~1e-11, the last one being 2034.99999999999 rather than 2035; a Series on
+the nominal grid is then interpolated between neighbours.)
 
 Unsupported constructs (subscripts, macros, data, ``GET`` functions,
 stochastic functions, ``DELAY N`` and friends) raise :class:`ModelError` at
@@ -74,33 +101,35 @@ _CONTROL_VARS = {"initial_time": "_t0", "final_time": "_tf", "time_step": "_dt",
 _ARITH = {"+": "+", "-": "-", "*": "*", "/": "/"}
 _COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
-# One-argument functions: Vensim name -> (scalar code, vector code); both must equal PySD's
-# numpy call on a scalar. math.* raises where numpy returns inf/nan; the runner then
-# falls back to vector code (see CompiledModel._simulate).
+# One-argument functions: Vensim name -> (scalar code, vector code). PySD calls numpy
+# (np.exp(x) on a Python float), whose SIMD kernels differ from the C library's (math.exp)
+# in the last bit for some inputs, so the scalar code calls numpy too.
 _UNARY = {
     "abs": ("abs({0})", "_np.abs({0})"),
-    "exp": ("_math.exp({0})", "_np.exp({0})"),
-    "ln": ("_math.log({0})", "_np.log({0})"),
-    "sqrt": ("_math.sqrt({0})", "_np.sqrt({0})"),
-    "sin": ("_math.sin({0})", "_np.sin({0})"),
-    "cos": ("_math.cos({0})", "_np.cos({0})"),
-    "tan": ("_math.tan({0})", "_np.tan({0})"),
-    "arcsin": ("_math.asin({0})", "_np.arcsin({0})"),
-    "arccos": ("_math.acos({0})", "_np.arccos({0})"),
-    "arctan": ("_math.atan({0})", "_np.arctan({0})"),
-    "sinh": ("_math.sinh({0})", "_np.sinh({0})"),
-    "cosh": ("_math.cosh({0})", "_np.cosh({0})"),
-    "tanh": ("_math.tanh({0})", "_np.tanh({0})"),
+    "exp": ("float(_np.exp({0}))", "_np.exp({0})"),
+    "ln": ("float(_np.log({0}))", "_np.log({0})"),
+    "sqrt": ("float(_np.sqrt({0}))", "_np.sqrt({0})"),
+    "sin": ("float(_np.sin({0}))", "_np.sin({0})"),
+    "cos": ("float(_np.cos({0}))", "_np.cos({0})"),
+    "tan": ("float(_np.tan({0}))", "_np.tan({0})"),
+    "arcsin": ("float(_np.arcsin({0}))", "_np.arcsin({0})"),
+    "arccos": ("float(_np.arccos({0}))", "_np.arccos({0})"),
+    "arctan": ("float(_np.arctan({0}))", "_np.arctan({0})"),
+    "sinh": ("float(_np.sinh({0}))", "_np.sinh({0})"),
+    "cosh": ("float(_np.cosh({0}))", "_np.cosh({0})"),
+    "tanh": ("float(_np.tanh({0}))", "_np.tanh({0})"),
     "integer": ("_int({0})", "_np.trunc({0})"),
 }
-# Functions whose PySD code is a numpy call (the builder then returns float(...))
+# Functions whose PySD code is a numpy call: PySD's builder wraps them in float(...)
+# (CallBuilder.build_function_call checks the function's template, not its arguments)
 _NP_FUNCTIONS = {name for name in _UNARY if name != "integer"} | {"min", "max", "power", "log", "pi"}
 # Functions of several numeric arguments: name -> (arity, scalar code, vector code, uses Time).
 _NARY = {
     "min": (2, "_min({0}, {1})", "_np.minimum({0}, {1})", False),
     "max": (2, "_max({0}, {1})", "_np.maximum({0}, {1})", False),
-    "power": (2, "_pow({0}, {1})", "_vpow({0}, {1})", False),
-    "log": (2, "(_math.log({0}) / _math.log({1}))", "(_np.log({0}) / _np.log({1}))", False),
+    # POWER(a, b) is np.power in PySD (numpy's kernel), a ^ b is Python ** (the C library's pow)
+    "power": (2, "float(_np.power({0}, {1}))", "_np.power({0}, {1})", False),
+    "log": (2, "float(_np.log({0}) / _np.log({1}))", "(_np.log({0}) / _np.log({1}))", False),
     "zidz": (2, "_zidz({0}, {1})", "_vzidz({0}, {1})", False),
     "xidz": (3, "_xidz({0}, {1}, {2})", "_vxidz({0}, {1}, {2})", False),
     "modulo": (2, "_modulo({0}, {1})", "_vmodulo({0}, {1})", False),
@@ -141,10 +170,46 @@ def _pow(a, b):
     return r
 
 
+def _vpow_numpy(a, b):
+    """``a ^ b`` in vector code with numpy's power: fast, up to a few ulp off PySD.
+
+    NaN instead of a complex number; integer arrays (from ``IF THEN ELSE(c, 2,
+    3)``) are raised as floats, since numpy refuses negative integer powers of
+    integers and Python gives a float.
+    """
+    if np.ndim(a) == 0 and np.ndim(b) == 0:
+        r = a**b
+        return math.nan if r.__class__ is complex else r
+    if isinstance(a, np.ndarray) and a.dtype.kind in "iub":
+        a = a.astype(float)
+    return np.power(a, b)
+
+
 def _vpow(a, b):
-    """``a ** b`` in vector code: numpy semantics, NaN instead of a complex number."""
-    r = a**b
-    return math.nan if r.__class__ is complex else r
+    """``a ^ b`` in vector code, bit for bit as PySD's Python ``**``.
+
+    Python's ``**`` (and numpy's float64 *scalar* power) call the C library's
+    ``pow``; numpy's array ``power`` uses SIMD kernels that differ in the last
+    bit for about 5 % of inputs on AVX-512 machines. Elements with a positive
+    finite base and a finite result are recomputed with ``pow`` one by one
+    (about 55 ns each); the others keep numpy's result (nan, inf, zero and
+    negative bases).
+    """
+    out = _vpow_numpy(a, b)
+    if np.ndim(out) == 0:
+        return out
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    ok = (a > 0) & np.isfinite(a) & np.isfinite(b) & np.isfinite(out)
+    a, b, ok = np.broadcast_arrays(a, b, ok)
+    try:
+        if ok.all():
+            exact = np.fromiter(map(pow, a.ravel().tolist(), b.ravel().tolist()), float, out.size)
+            return exact.reshape(out.shape)
+        out[ok] = np.fromiter(map(pow, a[ok].tolist(), b[ok].tolist()), float, int(ok.sum()))
+    except OverflowError:  # numpy's kernel stayed finite where pow overflows: keep numpy's
+        pass
+    return out
 
 
 def _zidz(a, b):
@@ -280,7 +345,7 @@ _HELPERS = {
     **{
         f.__name__: f
         for f in (
-            _min, _max, _int, _pow, _vpow, _zidz, _vzidz, _xidz, _vxidz, _quantum, _vquantum,
+            _min, _max, _int, _pow, _vpow, _vpow_numpy, _zidz, _vzidz, _xidz, _vxidz, _quantum, _vquantum,
             _modulo, _vmodulo, _ramp, _vramp, _pulse, _vpulse, _pulse_train, _vpulse_train,
             _lk, _trunc, _delay_order, _delay_masked,
         )
@@ -330,7 +395,7 @@ def _clean(name: str) -> str:
 
 
 def _pysd_array(values) -> list:
-    """Lookup points as PySD writes them into its model file (``numpy.array2string``, 8 digits)."""
+    """Lookup points as PySD writes them into its model file (``numpy.array2string``, precision 8)."""
     text = np.array2string(np.array(values), separator=",", threshold=len(values))
     return [float(v) for v in eval(text, {"nan": math.nan, "inf": math.inf})]  # noqa: S307 - numpy's own output
 
@@ -472,8 +537,8 @@ class _Translator:
             raise ModelError(f"{self.path}: {name}: constant cannot be evaluated: {exc}") from exc
         if isinstance(value, bool):
             value = int(value)
-        if self._has_np(self.asts[key]):
-            value = float(value)  # as PySD's float(np....) wrapper
+        if self._int_consts(self.asts[key]) is None:
+            value = float(value)  # e.g. MAX(1, 2) is 2.0 in PySD (float(np.maximum(1, 2)))
         self.constants.append({"name": name, "var": self.vars[key], "value": value})
 
     def _add_lookup(self, ast, name: str | None) -> str:
@@ -620,6 +685,8 @@ class _Translator:
             return frozenset()
         if isinstance(ast, (float, np.floating)):
             return None
+        if isinstance(ast, ae.InlineLookupsStructure):
+            return None  # np.interp
         if isinstance(ast, ae.ReferenceStructure):
             key = ast.reference
             if key == "time":  # Time at initialisation is INITIAL TIME: an int if written as one
@@ -653,8 +720,8 @@ class _Translator:
             return None if any(p is None for p in parts) else frozenset().union(*parts)
         if isinstance(ast, ae.CallStructure):
             fname, args = ast.function.reference, ast.arguments
-            if self.kinds.get(fname) == "lookup" or self._has_np(ast):
-                return None  # lookups return floats; PySD wraps calls with numpy code in float()
+            if self.kinds.get(fname) == "lookup" or fname in _NP_FUNCTIONS:
+                return None  # lookups return floats; PySD writes float(np.maximum(...)) etc.
             if fname in ("integer", "pulse", "pulse_train"):
                 return frozenset()  # int(x); 1 or 0
             if fname == "step":  # value * (t + dt/2 > tstep)
@@ -671,31 +738,6 @@ class _Translator:
         """Union of the int conditions of ``asts`` (and ``extra``), or None if one is a float."""
         parts = [self._int_consts(a) for a in asts]
         return None if any(p is None for p in parts) else frozenset(extra).union(*parts)
-
-    def _has_np(self, ast) -> bool:
-        """Whether PySD's generated code for ``ast`` contains ``np.``.
-
-        PySD's builder wraps a function call whose code contains ``np.`` in
-        ``float(...)`` (``CallBuilder.build_function_call``), so such calls --
-        MIN, MAX, ABS, EXP..., or any call with such an argument, a logical
-        operator or ``:NA:`` in it -- return floats.
-        """
-        ae = self.ae
-        if isinstance(ast, (float, np.floating)):
-            return math.isnan(ast)
-        if isinstance(ast, ae.ArithmeticStructure):
-            return any(self._has_np(a) for a in ast.arguments)
-        if isinstance(ast, ae.LogicStructure):
-            return bool(set(ast.operators) & {":AND:", ":OR:", ":NOT:"}) or any(self._has_np(a) for a in ast.arguments)
-        if isinstance(ast, ae.CallStructure):
-            if self.kinds.get(ast.function.reference) != "lookup" and ast.function.reference in _NP_FUNCTIONS:
-                return True
-            return any(self._has_np(a) for a in ast.arguments)
-        if isinstance(ast, ae.InlineLookupsStructure):
-            return True
-        if isinstance(ast, ae.GameStructure):
-            return self._has_np(ast.expression)
-        return False
 
     # -- expressions ---------------------------------------------------------------
 
@@ -897,6 +939,7 @@ class _Plan:
     scalar: bool
     series: frozenset
     outputs: tuple
+    exact_power: bool = True
 
 
 class _Generator:
@@ -1090,7 +1133,11 @@ class CompiledModel:
     control variables and lookup tables excluded -- the columns PySD returns),
     ``constants`` (name -> default), ``stocks`` (INTEG variables) and the
     control values ``initial_time``, ``final_time``, ``time_step``, ``saveper``
-    (in the model's time unit).
+    (in the model's time unit). ``exact_power = True`` computes Vensim ``^`` in
+    ensembles exactly as PySD does (bit for bit); False, the default, is ten times
+    faster for models with many powers and differs from PySD only in the last bits. ``ir`` is the
+    compiled intermediate representation (control values, constants with
+    defaults, emitted code), which callers may copy and adjust.
     """
 
     def __init__(self, ir: dict, path: Path | None = None, sha256: str | None = None):
@@ -1107,6 +1154,11 @@ class CompiledModel:
         self.final_time = float(ctrl["final_time"])
         self.time_step = float(ctrl["time_step"])
         self.saveper = float(ctrl["saveper"])
+        #: Vensim ``^`` in ensembles as PySD computes it (the C library's ``pow``, element by
+        #: element, bit for bit) when True. The default, False, uses numpy's SIMD power: ten
+        #: times faster on the district model and a few ulp off PySD per power, far inside the
+        #: 1e-9 agreement that tests/integration/test_exactness.py checks.
+        self.exact_power = False
         self._functions: dict[_Plan, object] = {}
         self._tables = {
             True: {f"{lk['var']}{s}": lk[s] for lk in ir["lookups"] for s in "xy"},
@@ -1333,6 +1385,8 @@ class CompiledModel:
             source, per_step, per_run = _Generator(self.ir, plan).build()
             env = dict(_HELPERS)
             env.update(self._tables[plan.scalar])
+            if not plan.exact_power:
+                env["_vpow"] = _vpow_numpy
             exec(compile(source, f"<shuangta-compiled {self.path and self.path.name}>", "exec"), env)  # noqa: S102
             fn = self._functions[plan] = env["_simulate"]
             fn.source, fn.split = source, (per_step, per_run)
@@ -1370,7 +1424,7 @@ class CompiledModel:
         return EnsembleResult(saved, {name: values[name] for name in columns})
 
     def _run_vector(self, inputs, columns, ctrl, times, save, saved) -> EnsembleResult:
-        plan = _Plan(False, frozenset(inputs.series), columns)
+        plan = _Plan(False, frozenset(inputs.series), columns, self.exact_power)
         fn = self._function(plan)
         consts = {k: np.float64(v) for k, v in self._const_default.items()}
         consts.update({k: np.float64(v) for k, v in inputs.scalars.items()})

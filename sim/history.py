@@ -181,6 +181,8 @@ class Acceptance(_Strict):
     series_mape_max: float = Field(default=0.10, description="MAPE of any one series over the fitted years.")
     um_max: float = Field(default=0.6, description="Theil U_M (bias share of MSE) of a series ...")
     um_min_mape: float = Field(default=0.02, description="... counted only when that series' MAPE exceeds this.")
+    um_min_points: int = Field(default=2, ge=1, description="... and only for series with at least this many points "
+                                                            "(one point has no spread: U_M is 1 by definition).")
     out_of_sample_mape_max: float | None = Field(default=None, description="MAPE of the expected values after `end`.")
 
 
@@ -399,10 +401,14 @@ def with_settings(compiled, initial_time: float | None = None, saveper: float | 
     from sim.compiler import CompiledModel
 
     ir = copy.deepcopy(compiled.ir)
+
+    def num(x):  # keep whole numbers as ints: PySD's Time is an int when INITIAL TIME is written as one
+        return int(x) if float(x).is_integer() else float(x)
+
     if initial_time is not None:
-        ir["control"]["initial_time"] = ["num", float(initial_time)]
+        ir["control"]["initial_time"] = ["num", num(initial_time)]
     if saveper is not None:
-        ir["control"]["saveper"] = ["num", float(saveper)]
+        ir["control"]["saveper"] = ["num", num(saveper)]
     if constants:
         by_name = {c["name"]: c for c in ir["constants"]}
         unknown = sorted(set(constants) - set(by_name))

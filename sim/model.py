@@ -174,10 +174,16 @@ class Model:
 
     @cached_property
     def compiled(self):
-        """The vectorised ensemble runner for this model (:mod:`sim.compiler`), compiled once."""
+        """The vectorised ensemble runner for this model (:mod:`sim.compiler`), compiled once,
+        with this model's calibrated defaults (:attr:`calibration`) as its constants' defaults."""
         from sim.compiler import compile_model
 
-        return compile_model(self.path)
+        cm = compile_model(self.path)
+        if self.calibration:
+            from sim.history import with_settings
+
+            cm = with_settings(cm, constants=self.calibration)
+        return cm
 
     def fresh(self):
         """A reloaded PySD model: no parameter of an earlier run can leak into it."""

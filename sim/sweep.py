@@ -70,6 +70,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import difflib
+import functools
+import hashlib
 import io
 import json
 import logging
@@ -115,6 +117,7 @@ __all__ = [
     "sweep_design",
     "evaluate_chunk",
     "run_sweep",
+    "code_version",
     "summarise",
     "format_summary",
     "is_sweep_folder",
@@ -193,6 +196,7 @@ def _suggest(word: str, candidates: Sequence[str]) -> str:
     if str(word).lower() in lowered and str(word) not in candidates:
         return f"; did you mean '{lowered[str(word).lower()]}'? (names are case-sensitive)"
     close = difflib.get_close_matches(str(word).lower(), list(lowered), n=3, cutoff=0.6)
+    close += [c for c in lowered if len(str(word)) >= 3 and c.startswith(str(word).lower()) and c not in close]
     if not close:
         return ""
     return "; did you mean " + " or ".join(f"'{lowered[c]}'" for c in close) + "?"
@@ -258,16 +262,19 @@ def _count(value: Any) -> int:
 def _method(value: Any) -> str:
     if isinstance(value, str) and value in METHODS:
         return value
-    hint = _suggest(value, METHODS) if isinstance(value, str) else ""
-    raise _custom("unknown method {got}; allowed: {allowed}{hint}", got=_show(value), allowed=", ".join(METHODS), hint=hint)
+    if not isinstance(value, str):
+        raise _custom("must be one of {allowed}; got {got}", allowed=", ".join(METHODS), got=_show(value))
+    raise _custom("unknown method {got}; allowed: {allowed}{hint}", got=repr(value), allowed=", ".join(METHODS),
+                  hint=_suggest(value, METHODS))
 
 
 def _distribution(value: Any) -> str:
     if isinstance(value, str) and value in DISTRIBUTIONS:
         return value
-    hint = _suggest(value, DISTRIBUTIONS) if isinstance(value, str) else ""
-    raise _custom("unknown distribution {got}; allowed: {allowed}{hint}", got=_show(value),
-                  allowed=", ".join(DISTRIBUTIONS), hint=hint)
+    if not isinstance(value, str):
+        raise _custom("must be one of {allowed}; got {got}", allowed=", ".join(DISTRIBUTIONS), got=_show(value))
+    raise _custom("unknown distribution {got}; allowed: {allowed}{hint}", got=repr(value),
+                  allowed=", ".join(DISTRIBUTIONS), hint=_suggest(value, DISTRIBUTIONS))
 
 
 def _year(value: Any) -> int:
@@ -366,7 +373,7 @@ def _translate(error: dict, label: str, doc: dict) -> Problem:
         allowed = _FACTOR_KEYS
     else:
         rest = loc
-        section = "[outputs]" if loc[:1] == ["outputs"] else "the top level"
+        section = "[outputs]" if loc[:1] == ["outputs"] else "at the top level"
         allowed = _OUTPUT_KEYS if loc[:1] == ["outputs"] else _TOP_KEYS
     for p in rest:
         if isinstance(p, int):
@@ -384,7 +391,8 @@ def _translate(error: dict, label: str, doc: dict) -> Problem:
     if kind == "extra_forbidden":
         bad = str(rest[-1]) if rest else key
         hint = _suggest(bad, allowed)
-        return (label, key, f"unknown key {bad!r} in {section}; allowed: {', '.join(allowed)}{hint}")
+        where = section if section.startswith("at ") else f"in {section}"
+        return (label, key, f"unknown key {bad!r} {where}; allowed: {', '.join(allowed)}{hint}")
     if kind == "list_type":
         if key == "factor":
             return (label, key, f"must be an array of tables, written [[factor]]; got {_show(value)}")
@@ -768,6 +776,7 @@ class ChunkJob:
     targets: tuple
     final_time: float | None = None
     time_step: float | None = None
+    code: str = ""
 
 
 @dataclass
@@ -780,6 +789,24 @@ class ChunkResult:
     outcomes: np.ndarray
     target_values: np.ndarray
     errors: list
+
+
+@functools.lru_cache(maxsize=None)
+def code_version() -> str:
+    """What the numbers depend on besides the model: this module, the compiler, numpy and PySD.
+
+    Computed once per process. A worker whose version differs from the
+    sweep's refuses the chunk, so that machines with another install never
+    mix their numbers into a sweep (nor does a resume after an upgrade).
+    """
+    import pysd
+
+    import sim.compiler
+
+    digest = hashlib.sha256()
+    for module in (sim.compiler, sys.modules[__name__]):
+        digest.update(Path(module.__file__).read_bytes())
+    return f"{digest.hexdigest()[:16]}-numpy{np.__version__}-pysd{pysd.__version__}"
 
 
 _MODELS: dict[tuple[str, str], Any] = {}
@@ -906,6 +933,9 @@ def evaluate_chunk(job: ChunkJob) -> ChunkResult:
     (:class:`InputError`, :class:`ModelError`) are raised: they would fail
     every chunk alike.
     """
+    if job.code and job.code != code_version():
+        raise ModelError(f"this worker runs other code ({code_version()}) than the process that started the sweep "
+                         f"({job.code}): install the same version of the project, numpy and PySD on every machine")
     cm = _compiled(job.model_path, job.model_sha256)
     m = job.stop - job.start
     variables, years, targets = list(job.variables), np.asarray(job.years, dtype=float), list(job.targets)
@@ -1061,11 +1091,11 @@ class _Dask:
     def submit(self, job):
         return self.client.submit(evaluate_chunk, job, pure=False, key=f"sweep-{self.sha[:10]}-chunk-{job.index:05d}")
 
-    @staticmethod
-    def wait(futures):
+    def wait(self, futures):
         from distributed import wait
 
-        return wait(list(futures), return_when="FIRST_COMPLETED")
+        with self.client.as_current():
+            return wait(list(futures), return_when="FIRST_COMPLETED")
 
     def close(self, cancel: bool = False):
         self.client.close()
@@ -1096,6 +1126,7 @@ class SweepResult:
     chunks_skipped: int
     seconds: float
     summary: pd.DataFrame
+    evaluated: int = 0  # runs evaluated by this call (the others were done before a resume)
 
 
 def _read_manifest(folder: Path) -> dict | None:
@@ -1134,7 +1165,8 @@ def _write_manifest(folder: Path, manifest: dict) -> None:
     atomic_write_text(folder / MANIFEST, to_json(manifest) + "\n")
 
 
-def _prepare_folder(folder: Path, sweep: Sweep, sha: str, model_sha: str, resume: bool, chunk_size: int | None):
+def _prepare_folder(folder: Path, sweep: Sweep, sha: str, model_sha: str, resume: bool, chunk_size: int | None,
+                    code: str):
     """Check what is in ``folder``; return ``(manifest or None, chunk size)``. Raises before writing anything."""
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: exists and is not a folder")
@@ -1158,6 +1190,10 @@ def _prepare_folder(folder: Path, sweep: Sweep, sha: str, model_sha: str, resume
         raise InputError(f"{folder}: the sweep spec {sweep.path} (or its base scenario) changed since this sweep "
                          f"started (spec SHA-256 {str(stored.get('sha256'))[:12]}... then, {sha[:12]}... now); "
                          "resuming would mix two designs: start a new --out, or restore the spec")
+    if stored.get("code") != code:
+        raise InputError(f"{folder}: the program changed since this sweep started (code {stored.get('code')} then, "
+                         f"{code} now: sim.sweep, sim.compiler, numpy or PySD); resuming would mix numbers of two "
+                         "versions: start a new --out")
     stored_size = int(stored["chunk_size"])
     if chunk_size is not None and chunk_size != stored_size:
         raise InputError(f"{folder}: this sweep was started with --chunk-size {stored_size}; resume it with "
@@ -1228,6 +1264,7 @@ def run_sweep(
     from sim.model import DEFAULT_MODEL, load_model
 
     started = time.perf_counter()
+    code = code_version()
     if workers is not None and scheduler is not None:
         raise InputError("give either workers (local processes) or a scheduler address, not both")
     if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
@@ -1247,72 +1284,44 @@ def run_sweep(
         raise ModelError(f"the compiled model has no variable {missing[0]!r}")
     sha = sweep.sha256(model.sha256)
     folder = Path(out) if out is not None else DEFAULT_OUT / sweep.name
-    manifest, size = _prepare_folder(folder, sweep, sha, model.sha256, resume, chunk_size)
+    manifest, size = _prepare_folder(folder, sweep, sha, model.sha256, resume, chunk_size, code)
     runs = sweep.runs
     n_chunks = max(1, math.ceil(runs / size))
     targets = _selected_targets(sweep.variables)
 
     folder.mkdir(parents=True, exist_ok=True)
     with _lock(folder):
-        complete = manifest is not None and manifest.get("status") == "complete" and is_sweep_folder(folder)
-        if complete:  # nothing to do (a kill after the manifest was stamped may have left the chunks)
+        if manifest is not None and manifest.get("status") == "complete" and is_sweep_folder(folder):
+            # Nothing to do; a kill after the manifest was stamped may have left the chunk files.
             shutil.rmtree(folder / CHUNKS, ignore_errors=True)
-            summary = pd.read_csv(folder / SUMMARY)
             failed = int(manifest["extra"].get("runs", {}).get("failed", 0))
-            todo = []
-        elif manifest is None:
-            manifest = build_manifest(
-                list(command) if command is not None else sys.argv, model.path, sweep.base.resolved_dict(),
-                seed=sweep.seed,
-                extra={
-                    "kind": "sweep",
-                    "sweep": {
-                        "file": str(sweep.path),
-                        "content": sweep.content,
-                        "sha256": sha,
-                        "method": sweep.method,
-                        "n": runs,
-                        "seed": sweep.seed,
-                        "chunk_size": size,
-                        "chunks": n_chunks,
-                        "factors": [{"name": f.name, "design": f.describe()} for f in sweep.factors],
-                        "variables": sweep.variables,
-                        "years": sweep.years,
-                        "base_chain": [str(p) for p in sweep.base.chain],
-                    },
-                    "targets": [_target_dict(t) for t in targets],
-                    "outcomes_layout": "long: one row per run and kept year",
-                    "resumes": [],
-                },
-            )
-            _write_manifest(folder, manifest)
-            (folder / CHUNKS).mkdir(exist_ok=True)
-            frame = sweep_design(sweep)
-            atomic_write_bytes(folder / CHUNKS / DESIGN, _parquet_bytes(_arrow(frame)))
+            return SweepResult(sweep.name, folder, runs, failed, n_chunks, 0, n_chunks,
+                               time.perf_counter() - started, pd.read_csv(folder / SUMMARY))
+        if manifest is None:
+            manifest = _new_manifest(command, model, sweep, sha, size, n_chunks, targets)
+            manifest["extra"]["sweep"]["code"] = code
         else:
             manifest["extra"].setdefault("resumes", []).append(
                 {"at": pd.Timestamp.now(tz="UTC").isoformat(),
                  "command": list(command) if command is not None else list(sys.argv)})
             manifest["status"], manifest["error"] = "running", None
-            _write_manifest(folder, manifest)
-            (folder / CHUNKS).mkdir(exist_ok=True)
-            frame = _read_design(folder, sweep)
-
+        _write_manifest(folder, manifest)
+        (folder / CHUNKS).mkdir(exist_ok=True)
+        frame = _read_design(folder, sweep)
         todo = _pending(folder, n_chunks, runs, size)
         done_runs = runs - sum(min(runs, (i + 1) * size) - i * size for i in todo)
         log.info("%s: %d runs in %d chunks of %d; %d chunks to evaluate", sweep.name, runs, n_chunks, size, len(todo))
-        steps = cm.step_times(sweep.final_time, sweep.time_step)
-        base = _base_params(sweep, steps)
+        base = _base_params(sweep, cm.step_times(sweep.final_time, sweep.time_step))
+        model_file = str(Path(model.path).resolve())
 
         def job(i: int) -> ChunkJob:
             start, stop = i * size, min(runs, (i + 1) * size)
             rows = frame.iloc[start:stop]
             return ChunkJob(
-                index=i, start=start, stop=stop, model_path=str(Path(model.path).resolve()),
-                model_sha256=model.sha256, base=base,
+                index=i, start=start, stop=stop, model_path=model_file, model_sha256=model.sha256, base=base,
                 factors={f: rows[f].to_numpy(dtype=float) for f in sweep.factor_names},
                 variables=tuple(sweep.variables), years=tuple(sweep.years), targets=tuple(targets),
-                final_time=sweep.final_time, time_step=sweep.time_step,
+                final_time=sweep.final_time, time_step=sweep.time_step, code=code,
             )
 
         executor = None
@@ -1322,15 +1331,18 @@ def run_sweep(
                 if scheduler is not None:
                     executor = _Dask(scheduler, sha)
                 else:
-                    count = workers if workers is not None else (os.cpu_count() or 1)
-                    count = min(count, len(todo))
-                    executor = _Inline() if count <= 1 else _Processes(count, str(Path(model.path).resolve()), model.sha256)
+                    count = min(workers if workers is not None else (os.cpu_count() or 1), len(todo))
+                    executor = _Inline() if count <= 1 else _Processes(count, model_file, model.sha256)
+                phase = time.perf_counter()
                 _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar)
                 executor.close()
                 executor = None
+                log.info("%d chunks evaluated in %.1f s", len(todo), time.perf_counter() - phase)
+            phase = time.perf_counter()
             _consolidate(folder, sweep, targets, n_chunks)
             summary = summarise(folder)
-            failed = int(summary["failed"].iloc[0]) if len(summary) else _count_failed(folder)
+            log.info("consolidated and summarised in %.1f s", time.perf_counter() - phase)
+            failed = int(summary["failed"].iloc[0])
             manifest["extra"]["runs"] = {"total": runs, "ok": runs - failed, "failed": failed}
             finish_manifest(manifest, "complete")
             _write_manifest(folder, manifest)
@@ -1351,7 +1363,35 @@ def run_sweep(
     with contextlib.suppress(OSError):
         (folder / LOCK).unlink()
     return SweepResult(sweep.name, folder, runs, failed, n_chunks, len(todo), n_chunks - len(todo),
-                       time.perf_counter() - started, summary)
+                       time.perf_counter() - started, summary, runs - done_runs)
+
+
+def _new_manifest(command, model, sweep: Sweep, sha: str, size: int, n_chunks: int, targets) -> dict:
+    """The manifest of a new sweep (status ``running``): spec content and hash, seed, method, n, chunking."""
+    return build_manifest(
+        list(command) if command is not None else sys.argv, model.path, sweep.base.resolved_dict(),
+        seed=sweep.seed,
+        extra={
+            "kind": "sweep",
+            "sweep": {
+                "file": str(sweep.path),
+                "content": sweep.content,
+                "sha256": sha,
+                "method": sweep.method,
+                "n": sweep.runs,
+                "seed": sweep.seed,
+                "chunk_size": size,
+                "chunks": n_chunks,
+                "factors": [{"name": f.name, "design": f.describe()} for f in sweep.factors],
+                "variables": sweep.variables,
+                "years": sweep.years,
+                "base_chain": [str(p) for p in sweep.base.chain],
+            },
+            "targets": [_target_dict(t) for t in targets],
+            "outcomes_layout": "long: one row per run and kept year (run_id, year, one column per variable)",
+            "resumes": [],
+        },
+    )
 
 
 def _stop(executor, manifest: dict, folder: Path, status: str, error: str) -> None:
@@ -1378,7 +1418,7 @@ def _read_design(folder: Path, sweep: Sweep) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     path = folder / CHUNKS / DESIGN
-    if not path.is_file():  # killed before the design was committed: draw it again (same seed, same design)
+    if not path.is_file():  # a new sweep, or killed before the design was committed: draw it (same seed, same design)
         frame = sweep_design(sweep)
         atomic_write_bytes(path, _parquet_bytes(_arrow(frame)))
         return frame
@@ -1468,13 +1508,6 @@ def _consolidate(folder: Path, sweep: Sweep, targets: Sequence[Target], n_chunks
         for path in tmp.values():
             path.unlink(missing_ok=True)
         raise
-
-
-def _count_failed(folder: Path) -> int:
-    import pyarrow.parquet as pq
-
-    errors = pq.read_table(folder / EXPERIMENTS, columns=["error"]).column("error")
-    return int(len(errors) - errors.null_count)
 
 
 def summarise(folder: str | Path) -> pd.DataFrame:

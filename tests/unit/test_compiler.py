@@ -20,7 +20,7 @@ from sim.compiler import CompiledModel, EnsembleResult, compile_model
 from sim.errors import InputError, ModelError, RunError
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-MODELS = ["compiler_dynamics.mdl", "compiler_functions.mdl", "toy.mdl"]
+MODELS = ["compiler_dynamics.mdl", "compiler_functions.mdl", "compiler_initial_types.mdl", "toy.mdl"]
 RTOL, ATOL = 1e-9, 1e-12
 
 
@@ -137,6 +137,17 @@ def test_smooth_with_integer_initial_value_truncates_first_input_like_pysd(compi
     assert_member_matches(as_float, 0, pysd_run(py, {"Initial Growth Guess": 0.0}), [name])
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"final_time": 2030}, {"final_time": 2030.0}, {"time_step": 1}, {"Int Constant": 6.0}])
+def test_integer_initial_values_follow_pysd_types(compiled, translated, kwargs):
+    """Which initial values are ints in PySD: literals, Time, control values, MAX() (no), parameters (no)."""
+    model, py = compiled["compiler_initial_types.mdl"], translated["compiler_initial_types.mdl"]
+    params = {k: v for k, v in kwargs.items() if k in model.constants}
+    options = {k: v for k, v in kwargs.items() if k not in params}
+    reference = pysd_run(py, params, **options)
+    assert_member_matches(model.run(params, **options), 0, reference, model.variables)
+    assert_member_matches(model.run(params, n=2, **options), 1, reference, model.variables)
+
+
 def test_short_delay_lowers_the_order_per_member_like_pysd(compiled, translated):
     """DELAY3 with delay time < 3 x TIME STEP runs at a lower order, member by member."""
     model, py = compiled["compiler_dynamics.mdl"], translated["compiler_dynamics.mdl"]
@@ -187,6 +198,45 @@ def test_twenty_members_match_twenty_pysd_runs_functions(compiled, translated):
         assert_member_matches(result, i, pysd_run(py, as_pysd_params(model, params, i)), model.variables)
 
 
+def test_ensemble_is_bit_for_bit_pysd(compiled, translated):
+    """Same operations in the same order, numpy where PySD calls numpy, C pow for ^: equal bits."""
+    model, py = compiled["compiler_dynamics.mdl"], translated["compiler_dynamics.mdl"]
+    rates = np.array([0.011, 0.027, 0.043])
+    model.exact_power = True
+    try:
+        result = model.run({"Birth Rate": rates, "Productivity Growth": 0.031})
+    finally:
+        model.exact_power = False
+    for i, rate in enumerate(rates):
+        reference = pysd_run(py, {"Birth Rate": float(rate), "Productivity Growth": 0.031})
+        for name in model.variables:
+            np.testing.assert_array_equal(result.values[name][i], reference[name].to_numpy(dtype=float),
+                                          err_msg=f"member {i}, variable {name!r}")
+
+
+def test_power_in_vector_code_is_the_c_library_pow():
+    """Positive finite bases give Python's ** bit for bit; special cases keep numpy's answers."""
+    rng = np.random.default_rng(0)
+    base, exponent = rng.uniform(0.01, 10, 5000), rng.uniform(-3, 3, 5000)
+    special = np.array([0.0, -2.0, -2.0, np.inf, np.nan, 1e300]), np.array([2.0, 2.0, 0.5, 1.0, 1.0, 2.0])
+    with np.errstate(all="ignore"):  # as in the runner
+        np.testing.assert_array_equal(compiler._vpow(base, exponent), [a**b for a, b in zip(base.tolist(), exponent.tolist())])
+        np.testing.assert_array_equal(compiler._vpow(base, 0.3), [a**0.3 for a in base.tolist()])
+        np.testing.assert_array_equal(compiler._vpow(*special), np.power(*special))
+        assert np.isnan(compiler._vpow(np.float64(-8.0), 1 / 3))  # nan, not a complex number
+        assert np.isnan(compiler._vpow(-8.0, 1 / 3))
+
+
+def test_numpy_power_option_stays_within_tolerance(compiled, translated):
+    model, py = compiled["compiler_dynamics.mdl"], translated["compiler_dynamics.mdl"]
+    model.exact_power = False
+    try:
+        result = model.run({"Birth Rate": np.array([0.02, 0.04])})
+    finally:
+        model.exact_power = True
+    assert_member_matches(result, 1, pysd_run(py, {"Birth Rate": 0.04}), model.variables)
+
+
 @pytest.mark.parametrize("time_step", [None, 0.1])
 def test_pysd_series_interpolation_reproduces_step_values(compiled, translated, time_step):
     """PySD interpolates a Series given on step_times() back to exactly those values.
@@ -222,7 +272,7 @@ def test_scalar_and_vector_paths_agree(compiled):
     for i, rate in enumerate(params["Birth Rate"]):
         one = model.run({"Birth Rate": rate, "Savings Rate": 0.3})
         for name in model.variables:
-            np.testing.assert_allclose(both.values[name][i], one.values[name][0], rtol=1e-14, atol=0, err_msg=name)
+            np.testing.assert_array_equal(both.values[name][i], one.values[name][0], err_msg=name)
 
 
 def test_kept_columns_equal_the_full_run(compiled):

@@ -1,0 +1,551 @@
+"""Which of the plan's targets can hold together: feasibility over the lever box.
+
+:func:`check_consistency` asks, for every evaluable target alone, every pair
+of targets and the full set, whether some setting of the levers inside their
+ranges meets all of them at once. It maximises the *worst normalised gap*
+(:mod:`sim.reach`: gap / |threshold|) over the box with several starts: a
+Latin hypercube of settings run as one ensemble picks each problem's best
+starting points, and :func:`sim.reach.maximise_min_gap` (a batched
+trust-region sequential-LP ascent, every problem's Jacobian in one ensemble
+call) climbs from them. A set is *feasible* when the best point meets every
+target in it (worst gap > 0). Lever paths are those of :mod:`sim.reach`
+(base scenario's levers kept, searched levers constant from 2021, levers that
+set the 2020 state constant over the run).
+
+A search can prove feasibility (it shows a setting) but not infeasibility:
+"infeasible" means no start climbed to a setting that meets the set, and the
+best worst gap says by how much it stays short.
+
+It then checks the contradictions that plan-figures.md §4 lists: items 1-2 by
+the plan's arithmetic alone, items 3-7 with the model (:func:`contradictions`).
+
+Nothing here prints; errors are :class:`sim.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import sys
+import time as _time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+from sim.errors import InputError
+from sim.model import Model
+from sim.reach import (
+    PLAN_START,
+    LeverSearch,
+    Progress,
+    _clean,
+    _gap_to_value,
+    _worst,
+    evaluable_targets,
+    maximise_min_gap,
+    resolve_base,
+    select_levers,
+    select_targets,
+)
+from sim.results import build_manifest, finish_manifest, to_json, write_run
+from sim.run import run_spec, simulate
+from sim.scenario import load_scenario
+from sim.targets import Target, format_number, load_targets
+
+__all__ = [
+    "ConsistencyResult",
+    "check_consistency",
+    "contradictions",
+    "format_consistency",
+    "plot_matrix",
+    "write_consistency",
+    "DEFAULT_SAMPLES",
+    "DEFAULT_STARTS",
+]
+
+DEFAULT_SAMPLES = 4096
+DEFAULT_STARTS = 3
+
+#: Extra sets checked for plan-figures.md §4 (item -> target ids); "T8U" is T8's upper side (see _t8_upper).
+SECTION4_SETS = {
+    3: ("T1", "T21"),
+    4: ("T11", "T12"),
+    5: ("T10", "T9B", "T3"),
+    6: ("T9", "T2", "T3"),
+    7: ("T6", "T8"),
+    "7b": ("T6", "T8", "T8U"),
+}
+
+
+#: The plan's 2020 figures used by the §4 arithmetic (plan-figures.md §1; the plan's statements, not a run's values).
+PLAN_2020 = {"output": 55.0, "output_ch1": 52.5, "gdp": 142.78, "tertiary": 119.1, "secondary_share": 0.118, "retail": 76.7}
+
+
+def _t8_upper(t8: Target) -> Target:
+    """T8 read two-sided: income growth also at most 0.5 point *above* GDP growth (同步 as 'equal')."""
+    return replace(
+        t8, id="T8U", comparison="<=", threshold=-t8.threshold,
+        description="Urban income grows in step with the economy, upper side: real income CAGR at most 0.5 point above real GDP CAGR",
+        arithmetic="T8's reading of 同步 as equality: |CAGR(real income) - CAGR(real GDP)| <= 0.005 is T8 and this",
+    )
+
+
+@dataclass
+class ConsistencyResult:
+    """Results of :func:`check_consistency`.
+
+    ``matrix`` has one row per target alone (``a == b``) and per pair, with
+    ``feasible``, ``best_min_gap``, each target's normalised gap and value at
+    the best point, and the lever values there. ``full`` is the full set,
+    ``sets`` the §4 sets by item, ``lines`` the §4 findings.
+    """
+
+    ids: list[str]
+    matrix: pd.DataFrame
+    full: dict
+    sets: dict
+    lines: list[dict]
+    search: LeverSearch = field(repr=False)
+    base: Path
+    base_name: str
+    seed: int
+    samples: int
+    starts: int
+    seconds: float = 0.0
+    members: int = 0
+    #: the base run's 2020 values of a few variables (growth targets are measured from these)
+    initial_values: dict = field(default_factory=dict)
+    #: each target alone: the summary of its best point (gaps of every target there)
+    singles: dict = field(default_factory=dict)
+
+    def square(self) -> pd.DataFrame:
+        """The best worst gap as an ``ids × ids`` table (diagonal: each target alone)."""
+        out = pd.DataFrame(np.nan, index=self.ids, columns=self.ids)
+        for r in self.matrix.to_dict("records"):
+            out.loc[r["a"], r["b"]] = out.loc[r["b"], r["a"]] = r["best_min_gap"]
+        out.index.name = "target"
+        return out
+
+    def pairs(self) -> pd.DataFrame:
+        return self.matrix[self.matrix["a"] != self.matrix["b"]]
+
+    def to_dict(self) -> dict:
+        pairs = self.pairs()
+        singles = self.matrix[self.matrix["a"] == self.matrix["b"]]
+        return {
+            "targets": self.ids,
+            "base": str(self.base),
+            "base_name": self.base_name,
+            "levers": self.search.names,
+            "lever_path": (f"searched levers hold their {int(self.search.steps[0])} base value until "
+                           f"{self.search.start_year:g} and are constant from then on; levers that set the 2020 state "
+                           "are constant over the run" if self.search.start_year is not None
+                           else "searched levers are constant over the whole run"),
+            "seed": self.seed,
+            "samples": self.samples,
+            "starts": self.starts,
+            "pairs": len(pairs),
+            "feasible_pairs": int(pairs["feasible"].sum()),
+            "infeasible_pairs": [f"{a}+{b}" for a, b in pairs.loc[~pairs["feasible"], ["a", "b"]].itertuples(index=False)],
+            "unreachable_alone": [a for a, ok in singles[["a", "feasible"]].itertuples(index=False) if not ok],
+            "base_2020_values": self.initial_values,
+            "full_set": self.full,
+            "section4_sets": self.sets,
+            "section4": self.lines,
+            "seconds": self.seconds,
+            "runs": self.members,
+        }
+
+
+def _problem(search: LeverSearch, ids: Sequence[str]) -> np.ndarray:
+    mask = np.zeros(search.m, dtype=bool)
+    mask[[search.ids.index(i) for i in ids]] = True
+    return mask
+
+
+def check_consistency(
+    model: Model,
+    levers: Sequence[str] | None = None,
+    base: str | Path | None = None,
+    *,
+    target_ids: Sequence[str] | None = None,
+    targets: Sequence[Target] | str | Path | None = None,
+    seed: int = 0,
+    samples: int = DEFAULT_SAMPLES,
+    starts: int = DEFAULT_STARTS,
+    start_year: float | None = PLAN_START,
+    max_iter: int | None = None,
+    progress: Progress | None = None,
+) -> ConsistencyResult:
+    """Feasibility of every target alone, every pair and the full set over the lever box.
+
+    ``target_ids`` limits the study to those targets (default: every target
+    the model can evaluate); ``targets`` is the target list or file (default:
+    the plan's). ``levers`` and ``base`` as in :func:`sim.reach.reach`.
+    Deterministic for a given ``seed``.
+    """
+    started = _time.perf_counter()
+    for name, value in (("samples", samples), ("starts", starts)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"{name} must be a positive integer, not {value!r}")
+    all_targets = list(targets) if isinstance(targets, (list, tuple)) else load_targets(targets)
+    usable = evaluable_targets(model, all_targets)
+    chosen = select_targets(target_ids, all_targets, model) if target_ids else usable
+    if len(chosen) < 2:
+        raise InputError("consistency needs at least two evaluable targets")
+    chosen_levers = select_levers(model, levers)
+    base_path = resolve_base(base)
+    base_scenario = load_scenario(base_path, model)
+    extra = [_t8_upper(t) for t in chosen if t.id == "T8"]
+    search = LeverSearch(model, base_scenario, chosen_levers, list(chosen) + extra, start_year)
+    ids = [t.id for t in chosen]
+
+    # problems: each target alone, each pair, the full set, the §4 sets
+    sets: list[tuple] = [(i,) for i in ids] + list(itertools.combinations(ids, 2)) + [tuple(ids)]
+    section4 = {item: s for item, s in SECTION4_SETS.items() if all(i in search.ids for i in s)}
+    for s in section4.values():
+        if tuple(s) not in sets:
+            sets.append(tuple(s))
+    masks = np.array([_problem(search, s) for s in sets])
+
+    lhs = qmc.LatinHypercube(d=search.k, rng=seed).random(samples)
+    U = np.vstack([search.u_base[None, :], lhs])
+    G = _clean(search.gaps(U))
+    problem_masks, problem_starts, owner = [], [], []
+    for p, mask in enumerate(masks):
+        worst = _worst(G, mask[None])
+        order = np.argsort(-worst, kind="stable")[:starts]
+        problem_masks += [mask] * len(order)
+        problem_starts += list(U[order])
+        owner += [p] * len(order)
+    owner = np.array(owner)
+    kwargs = {} if max_iter is None else {"max_iter": max_iter}
+    mm = maximise_min_gap(search, np.array(problem_masks), np.array(problem_starts), progress=progress,
+                          label="feasibility", **kwargs)
+    best = {}
+    for p in range(len(sets)):
+        rows = np.flatnonzero(owner == p)
+        b = rows[int(np.argmax(mm.best[rows]))]
+        best[p] = b
+    # verify every best point with the same rule as the verdicts (met, not just gap > 0)
+    B = np.array([mm.u[best[p]] for p in range(len(sets))])
+    met = search.met(B)
+    gaps = _clean(search.gaps(B))
+
+    def summary(p: int) -> dict:
+        s = sets[p]
+        cols = [search.ids.index(i) for i in s]
+        x = search.values(B[p])[0]
+        return {
+            "targets": list(s),
+            "feasible": bool(met[p, cols].all()),
+            "best_min_gap": float(gaps[p, cols].min()),
+            "gaps": {i: float(gaps[p, c]) for i, c in zip(s, cols)},
+            "values": {i: float(_gap_to_value(search.targets[c], gaps[p, c])) for i, c in zip(s, cols)},
+            "binding": [i for i, c in zip(s, cols) if gaps[p, c] <= gaps[p, cols].min() + 1e-6],
+            "levers": {n: float(v) for n, v in zip(search.names, x)},
+            "all_gaps": {i: float(gaps[p, c]) for c, i in enumerate(search.ids)},
+        }
+
+    single_info = {s[0]: summary(p) for p, s in enumerate(sets) if len(s) == 1}
+    rows = []
+    for p, s in enumerate(sets):
+        if len(s) > 2:
+            continue
+        a, b = (s[0], s[0]) if len(s) == 1 else s
+        info = summary(p)
+        ia, ib = search.ids.index(a), search.ids.index(b)
+        row = {
+            "a": a, "b": b, "feasible": info["feasible"], "best_min_gap": info["best_min_gap"],
+            "gap_a": float(gaps[p, ia]), "gap_b": float(gaps[p, ib]),
+            "value_a": float(_gap_to_value(search.targets[ia], gaps[p, ia])),
+            "value_b": float(_gap_to_value(search.targets[ib], gaps[p, ib])),
+        }
+        row.update({f"lever: {n}": v for n, v in info["levers"].items()})
+        rows.append(row)
+    matrix = pd.DataFrame(rows)
+    full = summary(sets.index(tuple(ids)))
+    set_info = {str(item): summary(sets.index(tuple(s))) for item, s in section4.items()}
+    base_ts = simulate(model, run_spec(model, base_scenario))
+    initial = {v: float(base_ts[v].iloc[0]) for v in ("Above Scale Industrial Output", "GDP", "Tertiary Value Added",
+                                                       "Secondary Share of GDP", "Retail Sales")
+               if v in base_ts.columns}
+    result = ConsistencyResult(
+        ids=ids, matrix=matrix, full=full, sets=set_info, lines=[], search=search, base=base_path,
+        base_name=base_scenario.name, seed=seed, samples=samples, starts=starts, members=search.members,
+        initial_values=initial,
+    )
+    result.singles = single_info
+    result.lines = contradictions(result)
+    result.seconds = _time.perf_counter() - started
+    result.members = search.members
+    return result
+
+
+# --------------------------------------------------------------------------- plan-figures §4
+
+
+def _pct(x: float, digits: int = 1) -> str:
+    return f"{x * 100:.{digits}f} %"
+
+
+def _g(x: float) -> str:
+    return f"{x:+.3f}"
+
+
+def contradictions(result: ConsistencyResult) -> list[dict]:
+    """One finding per item of plan-figures.md §4: ``{item, claim, kind, verdict, text}``.
+
+    Items 1-2 are the plan's arithmetic; items 3-7 use the sets checked by the
+    model (skipped, with a note, when their targets are not in the study).
+    """
+    singles = result.singles
+    P = PLAN_2020
+    out = []
+    # 1-2: arithmetic only
+    r55 = (165 / 55) ** 0.2 - 1
+    r525 = (165 / 52.5) ** 0.2 - 1
+    out.append({
+        "item": 1, "kind": "arithmetic", "targets": ["T1"], "verdict": "confirmed",
+        "claim": "2020 above-scale industrial output is 52.5 in Ch.1 and 55 in Ch.6",
+        "text": (f"52.5 (Ch.1) and 55 (Ch.6) differ by {(55 / 52.5 - 1) * 100:.1f} %; 165 in 2025 needs {_pct(r55, 2)}/yr "
+                 f"from 55 but {_pct(r525, 2)}/yr from 52.5; the plan's 24.5 %/yr fits 55 (55 × 1.245^5 = "
+                 f"{55 * 1.245 ** 5:.1f}), while from 52.5 it gives {52.5 * 1.245 ** 5:.1f}. The model uses 55, "
+                 "the base the target was computed from."),
+    })
+    out.append({
+        "item": 2, "kind": "arithmetic", "targets": ["T1", "T21"], "verdict": "confirmed",
+        "claim": "55 -> 165 is ×3 ('grows 2-fold') while the text says 'grows 1.5-fold'",
+        "text": (f"165 / 55 = {165 / 55:.2f}, i.e. 增长2倍 (+200 %), {_pct(r55, 2)}/yr; '增长1.5倍' is ×2.5 = "
+                 f"{55 * 2.5:.1f}, i.e. {_pct(2.5 ** 0.2 - 1, 2)}/yr, which is the paragraph's other rate, "
+                 f"+20 %/yr for above-scale enterprises (T21: 55 × 1.2^5 = {55 * 1.2 ** 5:.1f}). The paragraph holds "
+                 "two self-consistent pairs: (165, ×3, 24.5 %/yr) and (×2.5 = 137.5, 20 %/yr)."),
+    })
+    sets = result.sets
+
+    def missing(item, ids):
+        out.append({"item": item, "kind": "model", "targets": list(ids), "verdict": "not checked",
+                    "claim": "", "text": f"not checked: {', '.join(ids)} not all in this study"})
+
+    # 3: T21 vs T1
+    s = sets.get("3")
+    if s is None:
+        missing(3, SECTION4_SETS[3])
+    else:
+        base = P["output"]
+        need = (165 / base) ** 0.2 - 1
+        out.append({
+            "item": 3, "kind": "model", "targets": ["T1", "T21"],
+            "verdict": "not a contradiction as inequalities",
+            "claim": "above-scale enterprises' output +20 %/yr (Ch.6) vs industrial output +24.5 %/yr (same paragraph)",
+            "text": (f"both are lower bounds on the same series (Above Scale Industrial Output, {base:.1f} in 2020): 165 in "
+                     f"2025 means {_pct(need, 2)}/yr >= 20 %/yr, so T1 implies T21 and they hold together whenever T1 "
+                     f"does. Model: best min-gap {_g(s['best_min_gap'])} -> "
+                     f"{'can hold together' if s['feasible'] else 'cannot hold together'} (T1 {format_number(s['values']['T1'])}, "
+                     f"T21 {format_number(s['values']['T21'], 'growth')} at that point). As point forecasts they differ: "
+                     f"20 %/yr gives {base * 1.2 ** 5:.1f}, not 165."),
+        })
+    # 4: T11 vs T12
+    s = sets.get("4")
+    if s is None:
+        missing(4, SECTION4_SETS[4])
+    else:
+        base = P["retail"]
+        out.append({
+            "item": 4, "kind": "model", "targets": ["T11", "T12"],
+            "verdict": "not a contradiction as inequalities",
+            "claim": "retail sales +5 %/yr (Ch.2) vs +15 %/yr to 157 (Ch.5)",
+            "text": (f"+5 %/yr 'or more' is a floor: 157 in 2025 means {_pct((157 / base) ** 0.2 - 1, 2)}/yr from "
+                     f"{base:.1f}, which satisfies it, so T11 implies T12. Model: best min-gap {_g(s['best_min_gap'])} -> "
+                     f"{'can hold together' if s['feasible'] else 'cannot hold together'} (retail "
+                     f"{format_number(s['values']['T11'])} in 2025 at that point). As point forecasts they differ: "
+                     f"+5 %/yr gives {base * 1.05 ** 5:.1f}, +15 %/yr {base * 1.15 ** 5:.1f}."),
+        })
+    # 5: T10 vs T9B with T3
+    s = sets.get("5")
+    if s is None:
+        missing(5, SECTION4_SETS[5])
+    else:
+        gdp0, ter0 = P["gdp"], P["tertiary"]
+        ter25 = ter0 * 1.18 ** 5
+        need_gdp = ter25 / 0.75
+        v = s["values"]
+        out.append({
+            "item": 5, "kind": "model", "targets": ["T10", "T9B", "T3"],
+            "verdict": "refuted by the model" if s["feasible"] else "confirmed",
+            "claim": "tertiary +18 %/yr is 95 % of a doubled GDP, against a 75 % services share",
+            "text": (f"T10 and T9B with T3: best min-gap {_g(s['best_min_gap'])} -> "
+                     f"{'can hold together' if s['feasible'] else 'cannot hold together'} (at that point tertiary "
+                     f"{format_number(v['T10'], 'growth')}, services share {_pct(v['T9B'])}, GDP {v['T3']:.1f}; binding: "
+                     f"{', '.join(s['binding'])}). Arithmetic: tertiary +18 %/yr gives {ter25:.1f} in 2025, "
+                     f"{_pct(ter25 / (2 * gdp0))} of a doubled GDP ({2 * gdp0:.2f}); with a 75 % share it needs GDP >= "
+                     f"{need_gdp:.1f} (×{need_gdp / gdp0:.2f}, {_pct((need_gdp / gdp0) ** 0.2 - 1)}/yr), and with GDP "
+                     f"exactly doubled and a 75 % share tertiary grows only {_pct((0.75 * 2 * gdp0 / ter0) ** 0.2 - 1)}/yr."
+                     + _alone(singles, ("T10", "T9B", "T3"))),
+        })
+    # 6: T9 vs T2 with T3
+    s = sets.get("6")
+    if s is None:
+        missing(6, SECTION4_SETS[6])
+    else:
+        gdp0 = P["gdp"]
+        sec0 = P["secondary_share"] * gdp0
+        sec25 = 0.2 * 2 * gdp0
+        v = s["values"]
+        out.append({
+            "item": 6, "kind": "model", "targets": ["T9", "T2", "T3"],
+            "verdict": "refuted by the model" if s["feasible"] else "confirmed",
+            "claim": "a 20 % secondary share of a doubled GDP needs secondary +27.7 %/yr, against +15 %/yr for industrial value added",
+            "text": (f"T9 and T2 with T3: best min-gap {_g(s['best_min_gap'])} -> "
+                     f"{'can hold together' if s['feasible'] else 'cannot hold together'} (at that point secondary share "
+                     f"{_pct(v['T9'])}, industrial value added {format_number(v['T2'], 'growth')}, GDP {v['T3']:.1f}; "
+                     f"binding: {', '.join(s['binding'])}). Arithmetic: 20 % of a doubled GDP is {sec25:.1f} from "
+                     f"{sec0:.1f}, secondary {_pct((sec25 / sec0) ** 0.2 - 1)}/yr; T2's +15 %/yr is a floor, so as "
+                     f"inequalities the three fit if secondary grows that fast, but at +15 %/yr the secondary share of a "
+                     f"doubled GDP stays {_pct(sec0 * 1.15 ** 5 / (2 * gdp0))}." + _alone(singles, ("T9", "T2", "T3"))),
+        })
+    # 7: T8 vs T6
+    s, s2 = sets.get("7"), sets.get("7b")
+    if s is None:
+        missing(7, SECTION4_SETS[7])
+    else:
+        v = s["values"]
+        two = ""
+        if s2 is not None:
+            two = (f" Read two-sided (|income growth - GDP growth| <= 0.5 point, T8 and its upper side T8U) with T6: best "
+                   f"min-gap {_g(s2['best_min_gap'])} -> {'can hold together' if s2['feasible'] else 'cannot hold together'} "
+                   f"(T8 {format_number(s2['values']['T8'], 'growth_vs')}, T6 {format_number(s2['values']['T6'], 'growth')}).")
+        why = ""
+        if "T6" in singles and "T8" in search_ids(result):
+            t8 = next(t for t in result.search.targets if t.id == "T8")
+            t6 = next(t for t in result.search.targets if t.id == "T6")
+            at = singles["T6"]["all_gaps"]
+            why = (f" Where T6 is best met alone (nominal income {format_number(_gap_to_value(t6, at['T6']), 'growth')}), "
+                   f"T8 is {format_number(_gap_to_value(t8, at['T8']), 'growth_vs')}: in the model the levers that raise "
+                   "income raise real GDP faster still.")
+        verdict = "not a contradiction as inequalities" if s["feasible"] else "confirmed"
+        if s["feasible"] and s2 is not None:
+            verdict += "; " + ("refuted by the model when read two-sided" if s2["feasible"]
+                               else "confirmed when read two-sided")
+        out.append({
+            "item": 7, "kind": "model", "targets": ["T6", "T8"] + (["T8U"] if s2 is not None else []),
+            "verdict": verdict,
+            "claim": "income 'in step with' growth (T8) vs a fixed +15 %/yr (T6)",
+            "text": (f"T8 as encoded is a floor (real income growth >= real GDP growth - 0.5 point). T6 and T8: best min-gap "
+                     f"{_g(s['best_min_gap'])} -> {'can hold together' if s['feasible'] else 'cannot hold together'} "
+                     f"(T6 {format_number(v['T6'], 'growth')}, T8 {format_number(v['T8'], 'growth_vs')})." + why + two),
+        })
+    return out
+
+
+def search_ids(result: ConsistencyResult) -> list[str]:
+    return list(result.search.ids)
+
+
+def _alone(singles: dict, ids: Sequence[str]) -> str:
+    parts = [f"{i} {_g(singles[i]['best_min_gap'])}" for i in ids if i in singles]
+    return f" Each alone, best gap: {', '.join(parts)}." if parts else ""
+
+
+# --------------------------------------------------------------------------- output
+
+
+def plot_matrix(result: ConsistencyResult) -> bytes:
+    """PNG of the pair matrix: green feasible, red infeasible, each cell annotated with its best min-gap.
+
+    The diagonal is each target alone (can it be met at all inside the ranges).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
+    ids = result.ids
+    n = len(ids)
+    feas = np.zeros((n, n))
+    gap = np.full((n, n), np.nan)
+    pos = {i: k for k, i in enumerate(ids)}
+    for r in result.matrix.to_dict("records"):
+        a, b = pos[r["a"]], pos[r["b"]]
+        feas[a, b] = feas[b, a] = 1.0 if r["feasible"] else 0.0
+        gap[a, b] = gap[b, a] = r["best_min_gap"]
+    size = max(5.0, 0.42 * n + 2.0)
+    fig = Figure(figsize=(size + 1.2, size), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.imshow(feas, cmap=ListedColormap(["#d9534f", "#5cb85c"]), vmin=0, vmax=1)
+    fontsize = 7 if n <= 12 else (5.5 if n <= 22 else 4)
+    for a in range(n):
+        for b in range(n):
+            if math.isfinite(gap[a, b]):
+                g = gap[a, b]
+                text = f"{g:+.3f}" if abs(g) < 0.01 else (f"{g:+.2f}" if abs(g) < 10 else f"{g:+.0f}")
+                ax.text(b, a, text, ha="center", va="center", fontsize=fontsize,
+                        color="black", fontweight="bold" if a == b else "normal")
+    for k in range(n):
+        ax.add_patch(_square(k))
+    ax.set_xticks(range(n), ids, rotation=90)
+    ax.set_yticks(range(n), ids)
+    ax.tick_params(labelsize=8)
+    pairs = result.pairs()
+    ax.set_title(f"Can two targets be met together inside the lever ranges? (green yes, red no)\n"
+                 f"{int(pairs['feasible'].sum())} of {len(pairs)} pairs feasible; cells: best worst normalised gap; "
+                 f"diagonal (framed): the target alone; base {result.base_name}", fontsize=9)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=150)
+    return buffer.getvalue()
+
+
+def _square(k: int):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((k - 0.5, k - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.2)
+
+
+def write_consistency(result: ConsistencyResult, out: str | Path, command: Sequence[str] | None = None) -> Path:
+    """Write ``matrix.csv`` (pairs and singles, long), ``min_gap_matrix.csv`` (square), ``matrix.png``,
+    ``section4.csv``, ``consistency.json`` and ``manifest.json`` into ``out`` (atomically)."""
+    manifest = build_manifest(list(command) if command is not None else sys.argv, result.search.model.path,
+                              result.search.base.resolved_dict() if result.search.base is not None else None,
+                              seed=result.seed,
+                              extra={"base_scenario": str(result.base), "targets": result.ids,
+                                     "levers": result.search.names, "samples": result.samples, "starts": result.starts,
+                                     "seconds": result.seconds, "runs": result.members})
+    finish_manifest(manifest, "complete")
+    files = {
+        "matrix.csv": result.matrix,
+        "min_gap_matrix.csv": result.square(),
+        "matrix.png": plot_matrix(result),
+        "section4.csv": pd.DataFrame([{k: (" ".join(v) if isinstance(v, list) else v) for k, v in line.items()}
+                                      for line in result.lines]),
+        "consistency.json": to_json(result.to_dict()) + "\n",
+    }
+    return write_run(out, files, manifest)
+
+
+def format_consistency(result: ConsistencyResult) -> str:
+    """Plain-text summary for the command line."""
+    d = result.to_dict()
+    pairs = result.pairs()
+    lines = [
+        f"consistency of {len(result.ids)} targets from {result.base_name}; {result.search.k} levers searched "
+        f"({result.samples} samples, {result.starts} starts per set, seed {result.seed})",
+        f"pairs feasible: {d['feasible_pairs']} of {d['pairs']}",
+        f"unreachable even alone: {' '.join(d['unreachable_alone']) or '-'}",
+    ]
+    bad = pairs.loc[~pairs["feasible"]].sort_values("best_min_gap")
+    if len(bad):
+        lines.append("infeasible pairs (best min-gap):")
+        lines += [f"  {r.a} + {r.b}: {r.best_min_gap:+.3f}" for r in bad.itertuples()]
+    full = result.full
+    lines.append(f"full set of {len(result.ids)}: {'FEASIBLE' if full['feasible'] else 'infeasible'}, best min-gap "
+                 f"{full['best_min_gap']:+.3f} (binding: {', '.join(full['binding'])})")
+    lines.append("")
+    lines.append("plan-figures.md §4:")
+    for line in result.lines:
+        lines.append(f"  {line['item']}. [{line['verdict']}] {line['text']}")
+    return "\n".join(lines)
