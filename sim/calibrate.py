@@ -13,13 +13,16 @@
    values) gives its 95 % interval ``{x: J(x) - J* <= 3.84 * data_error^2}``
    (one history figure is known to ``data_error``, relative). A quantity is
    *identified* when that interval is narrower than ``identified_width`` of
-   its bounds. The rank and singular values of the Jacobian (in units of the
-   bounds) are reported too.
-3. **Refit.** Model parameters (role ``parameter``) the data do not identify
+   its bounds and its best value lies inside them; narrow but on a bound is
+   *at bound* (the data push it past its plausible range: a sign of
+   structural misfit, not an estimate); otherwise *not identified*. The rank
+   and singular values of the Jacobian (in units of the bounds) are reported.
+3. **Refit.** Model parameters (role ``parameter``) that are not identified
    go back to their prior (the ``.mdl`` value) and the rest is re-fitted, so
-   the stored backcast is the one the stored values produce. Their plausible
-   range (the profile interval, often the whole bounds) is reported for
-   sensitivity analysis.
+   the stored backcast is the one the stored values produce; the profiles of
+   what stays free are recomputed given those priors. The plausible range of
+   every parameter (its profile interval, often the whole bounds) is reported
+   for sensitivity analysis.
 4. **Statistics** per series: MAPE, and Theil's inequality statistics (Sterman
    1984): ``U_M = (mean S - mean A)^2 / MSE``, ``U_S = (sd S - sd A)^2 / MSE``,
    ``U_C = 2 (1 - r) sd S sd A / MSE`` (population sd; they add to 1).
@@ -484,8 +487,11 @@ def plot_history(result: CalibrationResult) -> bytes:
         ax.tick_params(labelsize=8)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower right", fontsize=8)
+    legend = {}
+    for ax in axes.flat:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, h)
+    fig.legend(list(legend.values()), list(legend), loc="lower right", fontsize=8)
     fig.suptitle(f"{result.spec.name}: history against the model from {result.spec.start} "
                  f"(backcast MAPE {result.backcast_mape:.1%})", fontsize=10)
     fig.tight_layout()

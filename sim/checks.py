@@ -487,12 +487,36 @@ def check_behaviour(model_path=DEFAULT_MODEL, calibration: str | Path | None = N
         details.append(f"out-of-sample {r.variable} {r.year}: expected {r.data:g}, model {r.model:.4g} ({r.rel_error:+.1%})")
     for r in comp[comp["use"] == "reported only"].itertuples(index=False):
         details.append(f"reported only {r.variable} {r.year}: {r.data:g}, model {r.model:.6g} ({r.rel_error:+.1%})")
+    details += _baseline_out_of_sample(model_path, spec, oos)
     summary = (f"{spec.name} from {spec.start}: MAPE of the {len(end)} fitted {spec.end} figures {backcast:.2%} "
                f"(bound {acc.mape_max:.0%}); worst series MAPE {stats['mape'].max():.2%} ({stats.loc[stats['mape'].idxmax(), 'series']}); "
                f"2021 out-of-sample MAPE {oos_mape:.2%}")
     return CheckResult(name, not fails, summary, [f"FAIL {f}" for f in fails] + details + notes,
                        {"backcast_mape": backcast, "out_of_sample_mape": oos_mape,
                         "worst_series_mape": float(stats["mape"].max())})
+
+
+def _baseline_out_of_sample(model_path, spec, oos) -> list[str]:
+    """The 2020-start baseline (as the model is used) against the same expected values; for information."""
+    from sim.model import load_model
+
+    if oos.empty or not (SCENARIO_DIR / "baseline.toml").is_file():
+        return []
+    model = load_model(model_path)
+    cm = model.compiled
+    last = int(oos["year"].max())
+    if last <= cm.initial_time:
+        return []
+    levers = _scenario_levers("baseline", model)
+    steps = cm.step_times(final_time=last)
+    params = {n: (v.at(steps) if v.is_series else v.value) for n, v in levers.items()}
+    run = cm.run(params=params, return_columns=sorted(set(oos["variable"])), final_time=last)
+    out = []
+    for r in oos.itertuples(index=False):
+        value = float(run.values[r.variable][0, _index(run.times, r.year)])
+        out.append(f"2020-start baseline {r.variable} {r.year}: expected {r.data:g}, model {value:.4g} "
+                   f"({(value - r.data) / r.data:+.1%})")
+    return out
 
 
 # --------------------------------------------------------------------------- 6. reality checks

@@ -796,6 +796,73 @@ def _starts(search: LeverSearch, U: np.ndarray, worst: np.ndarray, n: int) -> np
     return U[order[:n]]
 
 
+def find_smallest_change(search: LeverSearch, rows: Sequence[int], *, seed: int = 0, samples: int = DEFAULT_SAMPLES,
+                         starts: int = DEFAULT_STARTS, progress: Progress | None = None) -> tuple[np.ndarray, bool, dict]:
+    """The point of the unit box nearest ``search.u_base`` that meets the targets ``rows`` (column indices).
+
+    Returns ``(point, reachable, best_alone)``: when the targets cannot all be
+    met (the best worst gap ``m* <= 0``) the point is the nearest one that
+    reaches ``m*`` (less :data:`SLACK`); ``best_alone`` maps each target id to
+    its best normalised gap on its own. Steps 1-3 of the module docstring.
+    """
+    rows = list(rows)
+    mask = np.zeros(search.m, dtype=bool)
+    mask[rows] = True
+    # 1. sample
+    lhs = qmc.LatinHypercube(d=search.k, rng=seed).random(samples)
+    U = np.vstack([search.u_base[None, :], lhs])
+    G = _clean(search.gaps(U))
+    # 2. maximin: the chosen set, and (for the report) each chosen target alone
+    masks = [mask]
+    if len(rows) > 1:
+        for r in rows:
+            one = np.zeros(search.m, dtype=bool)
+            one[r] = True
+            masks.append(one)
+    problem_masks, problem_starts, owner = [], [], []
+    for p, msk in enumerate(masks):
+        s = _starts(search, U, _worst(G, msk[None]), starts)
+        problem_masks += [msk] * len(s)
+        problem_starts += list(s)
+        owner += [p] * len(s)
+    mm = maximise_min_gap(search, np.array(problem_masks), np.array(problem_starts), progress=progress, label="feasibility")
+    owner = np.array(owner)
+    best_p = [int(np.flatnonzero(owner == p)[np.argmax(mm.best[owner == p])]) for p in range(len(masks))]
+    m_star = float(mm.best[best_p[0]])
+    u_star = mm.u[best_p[0]]
+    single = {search.ids[r]: float(mm.gaps[best_p[1 + i] if len(rows) > 1 else best_p[0], r]) for i, r in enumerate(rows)}
+    reachable = m_star > 0
+    level = min(MARGIN, 0.5 * m_star) if reachable else m_star - SLACK * (1.0 + abs(m_star))
+    # 3. smallest change achieving `level` for every chosen target, from several starts
+    near = np.flatnonzero(_worst(G, mask[None]) >= level)
+    near = near[np.argsort(np.linalg.norm(U[near] - search.u_base, axis=1), kind="stable")]
+    start_points = [search.u_base, u_star] + [U[i] for i in near[: max(0, starts - 2)]]
+    candidates = []
+    for i, s in enumerate(start_points):
+        if progress:
+            progress("smallest change", i, len(start_points))
+        candidates.append(minimise_distance(search, rows, s, level))
+    if progress:
+        progress("smallest change", len(start_points), len(start_points))
+    candidates.append(u_star)
+    C = np.array(candidates)
+    # repair: a candidate short of the level moves towards the maximin point until it holds
+    Gc = _clean(search.gaps(C))
+    alphas = np.concatenate([[0.0], np.geomspace(1e-6, 1.0, 25)])
+    fixed = []
+    for i, u in enumerate(C):
+        if _worst(Gc[i:i + 1], mask[None])[0] >= level - 1e-12:
+            fixed.append(u)
+            continue
+        line = u[None, :] + alphas[:, None] * (u_star - u)[None, :]
+        good = np.flatnonzero(_worst(_clean(search.gaps(line)), mask[None]) >= level - 1e-12)
+        fixed.append(line[good[0]] if good.size else u_star)
+    F = np.array(fixed)
+    point = F[int(np.argmin(np.linalg.norm(F - search.u_base, axis=1)))]
+    # round the lever values for reading; keep the rounding only if the targets still hold as well
+    return _readable(search, point, mask, reachable), reachable, single
+
+
 def reach(
     model: Model,
     target_ids: Sequence[str],
@@ -863,62 +930,8 @@ def reach(
         point_x = search.base_values.copy()
         single = None
     else:
-        # 1. sample
-        lhs = qmc.LatinHypercube(d=search.k, rng=seed).random(samples)
-        U = np.vstack([search.u_base[None, :], lhs])
-        G = _clean(search.gaps(U))
-        # 2. maximin: the chosen set, and (for the report) each chosen target alone
-        masks = [mask]
-        for r in rows:
-            one = np.zeros(search.m, dtype=bool)
-            one[r] = True
-            masks.append(one)
-        problem_masks, problem_starts, owner = [], [], []
-        for p, msk in enumerate(masks if len(rows) > 1 else masks[:1]):
-            s = _starts(search, U, _worst(G, msk[None].repeat(len(U), 0)), starts)
-            problem_masks += [msk] * len(s)
-            problem_starts += list(s)
-            owner += [p] * len(s)
-        mm = maximise_min_gap(search, np.array(problem_masks), np.array(problem_starts), progress=progress, label="feasibility")
-        owner = np.array(owner)
-        best_p = [int(np.flatnonzero(owner == p)[np.argmax(mm.best[owner == p])]) for p in range(owner.max() + 1)]
-        m_star = float(mm.best[best_p[0]])
-        u_star = mm.u[best_p[0]]
-        single = {search.ids[r]: (float(mm.gaps[best_p[1 + i] if len(rows) > 1 else best_p[0], r]))
-                  for i, r in enumerate(rows)}
-        reachable = m_star > 0
-        level = min(MARGIN, 0.5 * m_star) if reachable else m_star - SLACK * (1.0 + abs(m_star))
-        # 3. smallest change achieving `level` for every chosen target, from several starts
-        ok = _worst(G, mask[None].repeat(len(U), 0)) >= level
-        near = np.flatnonzero(ok)
-        near = near[np.argsort(np.linalg.norm(U[near] - search.u_base, axis=1), kind="stable")]
-        start_points = [search.u_base, u_star] + [U[i] for i in near[: max(0, starts - 2)]]
-        candidates = []
-        for i, s in enumerate(start_points):
-            if progress:
-                progress("smallest change", i, len(start_points))
-            candidates.append(minimise_distance(search, rows, s, level))
-        if progress:
-            progress("smallest change", len(start_points), len(start_points))
-        candidates.append(u_star)
-        C = np.array(candidates)
-        # repair: a candidate short of the level moves towards the maximin point until it holds
-        Gc = _clean(search.gaps(C))
-        alphas = np.concatenate([[0.0], np.geomspace(1e-6, 1.0, 25)])
-        fixed = []
-        for i, u in enumerate(C):
-            if _worst(Gc[i:i + 1], mask[None])[0] >= level - 1e-12:
-                fixed.append(u)
-                continue
-            line = u[None, :] + alphas[:, None] * (u_star - u)[None, :]
-            ga = _worst(_clean(search.gaps(line)), mask[None].repeat(len(line), 0))
-            good = np.flatnonzero(ga >= level - 1e-12)
-            fixed.append(line[good[0]] if good.size else u_star)
-        F = np.array(fixed)
-        dist = np.linalg.norm(F - search.u_base, axis=1)
-        point = F[int(np.argmin(dist))]
-        # round the lever values for reading; keep the rounding only if the targets still hold as well
-        point = _readable(search, point, mask, reachable)
+        point, reachable, single = find_smallest_change(search, rows, seed=seed, samples=samples, starts=starts,
+                                                        progress=progress)
         point_x = search.values(point)[0]
         worst = float(_worst(_clean(search.gaps(point)), mask[None])[0])
         status = "reachable" if reachable else "unreachable"
@@ -951,7 +964,7 @@ def reach(
             "change_range_units": (needed - base_val) / span[j],
             "changed": bool(abs(needed - base_val) > 1e-6 * span[j]),
             "path": "constant over the run" if search.whole_run[j] else f"from {search.start_year:g}",
-            "at_bound": "upper" if needed >= lev.upper - 1e-9 * span[j] else ("lower" if needed <= lev.lower + 1e-9 * span[j] else ""),
+            "at_bound": "upper" if needed >= lev.upper - 1e-5 * span[j] else ("lower" if needed <= lev.lower + 1e-5 * span[j] else ""),
             "record": rec.describe() if rec else "no reference",
             "record_position": reference_position(needed, rec, span[j]),
             "record_text": rec.text if rec else "",
@@ -1188,7 +1201,7 @@ def write_reach_scenario(result: ReachResult, path: str | Path, command: Sequenc
         summary = (f"{what} cannot be met inside the lever ranges: these are the smallest lever changes that reach the best "
                    f"reachable values (worst normalised gap {result.worst_gap:+.4f})")
     elif result.status == "met at base":
-        summary = f"{what} is already met by the base scenario; no lever changes"
+        summary = f"{what} {'is' if len(result.targets) == 1 else 'are'} already met by the base scenario; no lever changes"
     else:
         summary = f"the smallest change to the searched levers that meets {what} in 2025 (distance {result.distance:.4f} in range units)"
     path_text = (f"Searched levers keep their {int(result.search.steps[0])} value and are constant from {result.start_year:g}."

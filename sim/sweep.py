@@ -57,9 +57,10 @@ sweep folder::
 
 Each chunk file is written to a temporary name and renamed when the chunk is
 done, so after a crash or SIGKILL :func:`run_sweep` with ``resume=True``
-skips the finished chunks; the chunk partition, the design and the spec's
-SHA-256 are fixed in the folder, so a resumed sweep ends with the same rows
-and values as an uninterrupted one. A run that raises or yields a NaN/inf is
+skips the finished chunks; the chunk partition, the design, the spec's
+SHA-256 (with its base scenario and the model) and the code version are fixed
+in the folder, and a resume with any of them changed is refused, so a
+resumed sweep ends with the same rows and values as an uninterrupted one. A run that raises or yields a NaN/inf is
 recorded with its error in ``experiments.error`` and the sweep goes on.
 
 This module never prints and never exits.
@@ -123,6 +124,9 @@ __all__ = [
     "is_sweep_folder",
     "read_sweep",
     "read_outcomes",
+    "iter_chunks",
+    "target_quantities",
+    "target_met",
 ]
 
 SCHEMA_VERSION = 1
@@ -1285,10 +1289,36 @@ def run_sweep(
     sha = sweep.sha256(model.sha256)
     folder = Path(out) if out is not None else DEFAULT_OUT / sweep.name
     manifest, size = _prepare_folder(folder, sweep, sha, model.sha256, resume, chunk_size, code)
+    setup = _Setup(folder, sweep, model, cm, manifest, size, sha, code, _selected_targets(sweep.variables))
+    cluster = _Dask(scheduler, sha) if scheduler is not None else None  # unreachable: refused before writing
+    try:
+        return _run(setup, cluster, workers, progress, command, started)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+@dataclass
+class _Setup:
+    """Everything checked before a sweep writes: where, what, with which model, chunk size and hashes."""
+
+    folder: Path
+    sweep: Sweep
+    model: Any
+    cm: Any
+    manifest: dict | None
+    size: int
+    sha: str
+    code: str
+    targets: list
+
+
+def _run(setup: _Setup, cluster, workers, progress, command, started) -> SweepResult:
+    """The part of :func:`run_sweep` that writes: folder, manifest, chunks, consolidation, summary."""
+    folder, sweep, model, cm, manifest = setup.folder, setup.sweep, setup.model, setup.cm, setup.manifest
+    size, sha, code, targets = setup.size, setup.sha, setup.code, setup.targets
     runs = sweep.runs
     n_chunks = max(1, math.ceil(runs / size))
-    targets = _selected_targets(sweep.variables)
-
     folder.mkdir(parents=True, exist_ok=True)
     with _lock(folder):
         if manifest is not None and manifest.get("status") == "complete" and is_sweep_folder(folder):
@@ -1328,15 +1358,19 @@ def run_sweep(
         bar = progress(runs, done_runs) if progress is not None else None
         try:
             if todo:
-                if scheduler is not None:
-                    executor = _Dask(scheduler, sha)
+                if cluster is not None:
+                    executor = cluster
                 else:
                     count = min(workers if workers is not None else (os.cpu_count() or 1), len(todo))
                     executor = _Inline() if count <= 1 else _Processes(count, model_file, model.sha256)
                 phase = time.perf_counter()
                 _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar)
-                executor.close()
+                if executor is not cluster:  # the cluster's client is closed by run_sweep
+                    executor.close()
                 executor = None
+            if bar is not None:  # the bar measures the runs; consolidation follows
+                bar.close()
+                bar = None
                 log.info("%d chunks evaluated in %.1f s", len(todo), time.perf_counter() - phase)
             phase = time.perf_counter()
             _consolidate(folder, sweep, targets, n_chunks)
@@ -1395,7 +1429,7 @@ def _new_manifest(command, model, sweep: Sweep, sha: str, size: int, n_chunks: i
 
 
 def _stop(executor, manifest: dict, folder: Path, status: str, error: str) -> None:
-    if executor is not None:
+    if executor is not None and not isinstance(executor, _Dask):
         with contextlib.suppress(Exception):
             executor.close(cancel=True)
     with contextlib.suppress(Exception):

@@ -19,7 +19,7 @@ import pytest
 from conftest import MODEL_FILE, REPO
 from sim.calibrate import apply_calibration, calibrate, fit_statistics, mape, read_calibration_rows, theil, write_calibration
 from sim.errors import InputError
-from sim.history import HISTORY_FILE, HistoryRunner, compile_calibrated, load_history, load_spec, model_values
+from sim.history import HistoryRunner, compile_calibrated, load_history, load_spec, model_values
 from sim.model import load_model, read_calibration
 
 SPEC = REPO / "scenarios" / "calibration" / "history_2015_2020.toml"

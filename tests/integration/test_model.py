@@ -185,3 +185,27 @@ def test_realisation_lever_is_monotone(model):
         values.append((out["Fixed Asset Investment"], out["GDP"]))
     assert values[0][0] < values[1][0] < values[2][0]
     assert values[0][1] < values[1][1] < values[2][1]
+
+
+def test_levers_act_from_the_plan_period(model, baseline):
+    """No lever, at its minimum or its maximum, moves the 2020 base year away from the plan's figures."""
+    spec = run_spec(model, load_scenario(SCENARIOS / "baseline.toml", model))
+    names = list(model.levers)
+    members = [(name, bound) for name in names for bound in ("lower", "upper")]
+    params = dict(spec.params)
+    for name in names:
+        default = model.levers[name].default
+        params[name] = np.array([getattr(model.levers[n], b) if n == name else default for n, b in members])
+    result = model.compiled.run(params=params, n=len(members), return_columns=list(PLAN_2020))
+    first = list(result.times).index(2020.0)
+    for variable, expected in PLAN_2020.items():
+        values = result.values[variable][:, first]
+        worst = int(np.argmax(np.abs(values - expected)))
+        assert values[worst] == pytest.approx(expected, rel=BASE_YEAR_TOLERANCE), members[worst]
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_scenario_starts_from_the_plan_base_year(model, path):
+    frame = simulate(model, run_spec(model, load_scenario(path, model), final_time=2021))
+    for variable, expected in PLAN_2020.items():
+        assert frame.loc[2020, variable] == pytest.approx(expected, rel=BASE_YEAR_TOLERANCE), variable

@@ -1,7 +1,8 @@
 """Sweeps end to end: a grid equals the single runs, failing runs are recorded, the CLI writes and plots.
 
-The reference for every run is PySD through :func:`sim.run.run_scenario`;
-the sweep evaluates with the compiled ensemble runner.
+The references for every run are :func:`sim.run.run_scenario` (what
+``shuangta run`` does) and PySD itself (:func:`sim.run.simulate_pysd`); the
+sweep evaluates the members together with the compiled ensemble runner.
 """
 
 from __future__ import annotations
@@ -19,14 +20,10 @@ from click.testing import CliRunner
 from conftest import REPO
 from sim.cli import cli
 from sim.errors import InputError
-from sim.run import run_scenario
+from sim.run import run_scenario, run_spec, simulate_pysd
 from sim.scenario import LeverValue, Scenario
 from sim.sweep import load_sweep, run_sweep, target_quantities
 from sim.targets import evaluate, load_targets
-
-# PySD warns when a constant is replaced by a time series (the baseline's
-# Consumer Demand Index); that is what the scenario asks for, not a problem.
-pytestmark = pytest.mark.filterwarnings("ignore:Replacing a constant value with a time-dependent value:UserWarning")
 
 GOOD = REPO / "tests" / "data" / "sweeps" / "good"
 #: Sweep (compiled model) against single PySD runs: relative, on every kept value and target quantity.
@@ -57,16 +54,18 @@ def test_grid_sweep_equals_single_runs(tmp_path, model):
         levers.update({name: LeverValue.constant(row[name]) for name in sweep.factor_names})
         scenario = Scenario(name=f"run{row['run_id']}", description="grid member", path=spec,
                             chain=list(sweep.base.chain), levers=levers, run=sweep.base.run)
-        single = run_scenario(model, scenario)
         mine = outcomes[outcomes["run_id"] == row["run_id"]].set_index("year")
         assert list(mine.index) == sweep.years
-        for variable in sweep.variables:
-            np.testing.assert_allclose(mine[variable].to_numpy(), single.loc[[float(y) for y in sweep.years], variable],
-                                       rtol=RTOL, atol=0, err_msg=variable)
-        verdicts = evaluate(targets, single).set_index("id")
-        for tid in values.columns:
-            np.testing.assert_allclose(values.loc[row["run_id"], tid], verdicts.loc[tid, "value"], rtol=RTOL, atol=0,
-                                       err_msg=tid)
+        # `shuangta run`'s own path, and PySD itself (the reference from outside our code).
+        for single in (run_scenario(model, scenario), simulate_pysd(model, run_spec(model, scenario))):
+            for variable in sweep.variables:
+                np.testing.assert_allclose(mine[variable].to_numpy(),
+                                           single.loc[[float(y) for y in sweep.years], variable],
+                                           rtol=RTOL, atol=0, err_msg=variable)
+            verdicts = evaluate(targets, single).set_index("id")
+            for tid in values.columns:
+                np.testing.assert_allclose(values.loc[row["run_id"], tid], verdicts.loc[tid, "value"], rtol=RTOL,
+                                           atol=0, err_msg=tid)
     summary = pd.read_csv(result.folder / "summary.csv").set_index("id")
     assert (summary["runs"] == 4).all() and (summary["failed"] == 0).all()
     manifest = json.loads((result.folder / "manifest.json").read_text())
@@ -135,6 +134,16 @@ def test_failing_runs_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
         pd.testing.assert_frame_equal(mine[keep].reset_index(drop=True), ref[keep].reset_index(drop=True))
 
 
+def test_local_worker_processes_equal_in_process(tmp_path):
+    spec = GOOD / "lhs_small.toml"
+    inline = run_sweep(spec, tmp_path / "inline", workers=1, chunk_size=10)
+    pooled = run_sweep(spec, tmp_path / "pooled", workers=2, chunk_size=10)
+    assert pooled.chunks_run == 6 and pooled.failed == 0
+    a, b = read_folder(inline.folder), read_folder(pooled.folder)
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
+
+
 def test_refusals_before_anything_is_written(tmp_path):
     spec = GOOD / "lhs_small.toml"
     out = tmp_path / "s"
@@ -167,7 +176,7 @@ def test_cli_sweep_then_plot(tmp_path):
         result = runner.invoke(cli, ["sweep", "lhs_small.toml", "--workers", "1", "--chunk-size", "20"])
         assert result.exit_code == 0, result.output
         folder = tmp_path / "results" / "sweeps" / "lhs_small"
-        assert f"-> " in result.output and "lhs_small" in result.output
+        assert "-> " in result.output and "lhs_small" in result.output
         assert "T1" in result.output and "met in" in result.output
         assert "run/s" in result.stderr  # the progress bar
         quiet = runner.invoke(cli, ["-q", "sweep", "lhs_small.toml", "--out", "q", "--workers", "1"])

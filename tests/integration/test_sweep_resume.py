@@ -19,7 +19,7 @@ from sim.sweep import run_sweep
 
 GOOD = REPO / "tests" / "data" / "sweeps" / "good"
 CHUNK = 25
-RUNS = 1500  # 60 chunks of 25: a few seconds in all, so the kill lands early
+RUNS = 1500  # 60 chunks of 25: a few seconds in all; the kill lands after about 3 of them
 KILL_AFTER = 3  # committed chunks
 
 
