@@ -258,15 +258,15 @@ def _violations(label: str, values: dict, i: int, times: np.ndarray, bounds: lis
     return out
 
 
-def extreme_members(levers: dict) -> list[tuple[str, dict]]:
+def extreme_members(levers: dict, what: str = "levers") -> list[tuple[str, dict]]:
     """``(label, {name: value})`` for: the defaults, every lever at its minimum and at its maximum,
     all levers at their minimum, all at their maximum."""
     members = [("defaults", {})]
     for name, lev in levers.items():
         members.append((f"{name} = {lev.lower:g} (min)", {name: lev.lower}))
         members.append((f"{name} = {lev.upper:g} (max)", {name: lev.upper}))
-    members.append(("all levers at min", {n: lev.lower for n, lev in levers.items()}))
-    members.append(("all levers at max", {n: lev.upper for n, lev in levers.items()}))
+    members.append((f"all {what} at min", {n: lev.lower for n, lev in levers.items()}))
+    members.append((f"all {what} at max", {n: lev.upper for n, lev in levers.items()}))
     return members
 
 
@@ -279,7 +279,8 @@ def check_extremes(model_path=DEFAULT_MODEL, data: ChecksFile | None = None, kin
     model = load_model(model_path)
     cm = _compiled(model_path)
     levers = model.levers if kind == "lever" else model.uncertainties
-    members = extreme_members(levers)
+    what = "levers" if kind == "lever" else "uncertain parameters"
+    members = extreme_members(levers, what)
     _check_names([b.variable for b in data.bounds] + [b.le for b in data.bounds if b.le], cm.variables, "bounds")
     params = _ensemble_params([{k: LeverValue.constant(v) for k, v in m.items()} for _, m in members],
                               cm.step_times(final_time=data.settings.final_time), cm.constants)
@@ -288,7 +289,6 @@ def check_extremes(model_path=DEFAULT_MODEL, data: ChecksFile | None = None, kin
     for i, (label, _) in enumerate(members):
         details += _violations(label, result.values, i, result.times, data.bounds, cm.stocks)
     failing = len({d.split(":")[0] for d in details})
-    what = "levers" if kind == "lever" else "uncertain parameters"
     return CheckResult(
         f"extreme conditions ({what})", not details,
         f"{len(members)} runs ({len(levers)} {what} at min and max, all at min, all at max) to "

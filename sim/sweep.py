@@ -1315,87 +1315,96 @@ class _Setup:
 
 def _run(setup: _Setup, cluster, workers, progress, command, started) -> SweepResult:
     """The part of :func:`run_sweep` that writes: folder, manifest, chunks, consolidation, summary."""
-    folder, sweep, model, cm, manifest = setup.folder, setup.sweep, setup.model, setup.cm, setup.manifest
-    size, sha, code, targets = setup.size, setup.sha, setup.code, setup.targets
+    folder, sweep, manifest = setup.folder, setup.sweep, setup.manifest
     runs = sweep.runs
-    n_chunks = max(1, math.ceil(runs / size))
+    n_chunks = max(1, math.ceil(runs / setup.size))
     folder.mkdir(parents=True, exist_ok=True)
     with _lock(folder):
         if manifest is not None and manifest.get("status") == "complete" and is_sweep_folder(folder):
             # Nothing to do; a kill after the manifest was stamped may have left the chunk files.
             shutil.rmtree(folder / CHUNKS, ignore_errors=True)
             failed = int(manifest["extra"].get("runs", {}).get("failed", 0))
-            return SweepResult(sweep.name, folder, runs, failed, n_chunks, 0, n_chunks,
-                               time.perf_counter() - started, pd.read_csv(folder / SUMMARY))
-        if manifest is None:
-            manifest = _new_manifest(command, model, sweep, sha, size, n_chunks, targets)
-            manifest["extra"]["sweep"]["code"] = code
+            result = SweepResult(sweep.name, folder, runs, failed, n_chunks, 0, n_chunks,
+                                 time.perf_counter() - started, pd.read_csv(folder / SUMMARY))
         else:
-            manifest["extra"].setdefault("resumes", []).append(
-                {"at": pd.Timestamp.now(tz="UTC").isoformat(),
-                 "command": list(command) if command is not None else list(sys.argv)})
-            manifest["status"], manifest["error"] = "running", None
-        _write_manifest(folder, manifest)
-        (folder / CHUNKS).mkdir(exist_ok=True)
-        frame = _read_design(folder, sweep)
-        todo = _pending(folder, n_chunks, runs, size)
-        done_runs = runs - sum(min(runs, (i + 1) * size) - i * size for i in todo)
-        log.info("%s: %d runs in %d chunks of %d; %d chunks to evaluate", sweep.name, runs, n_chunks, size, len(todo))
-        base = _base_params(sweep, cm.step_times(sweep.final_time, sweep.time_step))
-        model_file = str(Path(model.path).resolve())
-
-        def job(i: int) -> ChunkJob:
-            start, stop = i * size, min(runs, (i + 1) * size)
-            rows = frame.iloc[start:stop]
-            return ChunkJob(
-                index=i, start=start, stop=stop, model_path=model_file, model_sha256=model.sha256, base=base,
-                factors={f: rows[f].to_numpy(dtype=float) for f in sweep.factor_names},
-                variables=tuple(sweep.variables), years=tuple(sweep.years), targets=tuple(targets),
-                final_time=sweep.final_time, time_step=sweep.time_step, code=code,
-            )
-
-        executor = None
-        bar = progress(runs, done_runs) if progress is not None else None
-        try:
-            if todo:
-                if cluster is not None:
-                    executor = cluster
-                else:
-                    count = min(workers if workers is not None else (os.cpu_count() or 1), len(todo))
-                    executor = _Inline() if count <= 1 else _Processes(count, model_file, model.sha256)
-                phase = time.perf_counter()
-                _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar)
-                if executor is not cluster:  # the cluster's client is closed by run_sweep
-                    executor.close()
-                executor = None
-            if bar is not None:  # the bar measures the runs; consolidation follows
-                bar.close()
-                bar = None
-                log.info("%d chunks evaluated in %.1f s", len(todo), time.perf_counter() - phase)
-            phase = time.perf_counter()
-            _consolidate(folder, sweep, targets, n_chunks)
-            summary = summarise(folder)
-            log.info("consolidated and summarised in %.1f s", time.perf_counter() - phase)
-            failed = int(summary["failed"].iloc[0])
-            manifest["extra"]["runs"] = {"total": runs, "ok": runs - failed, "failed": failed}
-            finish_manifest(manifest, "complete")
-            _write_manifest(folder, manifest)
-        except KeyboardInterrupt:
-            _stop(executor, manifest, folder, "interrupted", "interrupted; finished chunks are kept: rerun with --resume")
-            raise
-        except SimError as exc:
-            _stop(executor, manifest, folder, "failed", str(exc))
-            raise
-        except Exception as exc:
-            _stop(executor, manifest, folder, "failed", _error_text(exc))
-            raise RunError(f"sweep stopped: {_error_text(exc)}; finished chunks are kept in {folder / CHUNKS}: "
-                           "rerun with --resume") from exc
-        finally:
-            if bar is not None:
-                bar.close()
-        shutil.rmtree(folder / CHUNKS, ignore_errors=True)
+            result = _evaluate_and_write(setup, cluster, workers, progress, command, started, n_chunks)
     with contextlib.suppress(OSError):
         (folder / LOCK).unlink()
+    return result
+
+
+def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, started, n_chunks) -> SweepResult:
+    """Start or resume: manifest, design, the pending chunks, then consolidation and summary."""
+    folder, sweep, model, cm, manifest = setup.folder, setup.sweep, setup.model, setup.cm, setup.manifest
+    size, sha, code, targets = setup.size, setup.sha, setup.code, setup.targets
+    runs = sweep.runs
+    if manifest is None:
+        manifest = _new_manifest(command, model, sweep, sha, size, n_chunks, targets)
+        manifest["extra"]["sweep"]["code"] = code
+    else:
+        manifest["extra"].setdefault("resumes", []).append(
+            {"at": pd.Timestamp.now(tz="UTC").isoformat(),
+             "command": list(command) if command is not None else list(sys.argv)})
+        manifest["status"], manifest["error"] = "running", None
+    _write_manifest(folder, manifest)
+    (folder / CHUNKS).mkdir(exist_ok=True)
+    frame = _read_design(folder, sweep)
+    todo = _pending(folder, n_chunks, runs, size)
+    done_runs = runs - sum(min(runs, (i + 1) * size) - i * size for i in todo)
+    log.info("%s: %d runs in %d chunks of %d; %d chunks to evaluate", sweep.name, runs, n_chunks, size, len(todo))
+    base = _base_params(sweep, cm.step_times(sweep.final_time, sweep.time_step))
+    model_file = str(Path(model.path).resolve())
+
+    def job(i: int) -> ChunkJob:
+        start, stop = i * size, min(runs, (i + 1) * size)
+        rows = frame.iloc[start:stop]
+        return ChunkJob(
+            index=i, start=start, stop=stop, model_path=model_file, model_sha256=model.sha256, base=base,
+            factors={f: rows[f].to_numpy(dtype=float) for f in sweep.factor_names},
+            variables=tuple(sweep.variables), years=tuple(sweep.years), targets=tuple(targets),
+            final_time=sweep.final_time, time_step=sweep.time_step, code=code,
+        )
+
+    executor = None
+    bar = progress(runs, done_runs) if progress is not None else None
+    try:
+        if todo:
+            if cluster is not None:
+                executor = cluster
+            else:
+                count = min(workers if workers is not None else (os.cpu_count() or 1), len(todo))
+                executor = _Inline() if count <= 1 else _Processes(count, model_file, model.sha256)
+            phase = time.perf_counter()
+            _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar)
+            if executor is not cluster:  # the cluster's client is closed by run_sweep
+                executor.close()
+            executor = None
+            log.info("%d chunks evaluated in %.1f s", len(todo), time.perf_counter() - phase)
+        if bar is not None:  # the bar measures the runs; consolidation follows
+            bar.close()
+            bar = None
+        phase = time.perf_counter()
+        _consolidate(folder, sweep, targets, n_chunks)
+        summary = summarise(folder)
+        log.info("consolidated and summarised in %.1f s", time.perf_counter() - phase)
+        failed = int(summary["failed"].iloc[0])
+        manifest["extra"]["runs"] = {"total": runs, "ok": runs - failed, "failed": failed}
+        finish_manifest(manifest, "complete")
+        _write_manifest(folder, manifest)
+    except KeyboardInterrupt:
+        _stop(executor, manifest, folder, "interrupted", "interrupted; finished chunks are kept: rerun with --resume")
+        raise
+    except SimError as exc:
+        _stop(executor, manifest, folder, "failed", str(exc))
+        raise
+    except Exception as exc:
+        _stop(executor, manifest, folder, "failed", _error_text(exc))
+        raise RunError(f"sweep stopped: {_error_text(exc)}; finished chunks are kept in {folder / CHUNKS}: "
+                       "rerun with --resume") from exc
+    finally:
+        if bar is not None:
+            bar.close()
+    shutil.rmtree(folder / CHUNKS, ignore_errors=True)
     return SweepResult(sweep.name, folder, runs, failed, n_chunks, len(todo), n_chunks - len(todo),
                        time.perf_counter() - started, summary, runs - done_runs)
 

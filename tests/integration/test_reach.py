@@ -215,8 +215,8 @@ def test_reference_position():
 
 
 def test_initial_state_levers(model):
-    # Industrial Investment Share sets the 2020 capital stocks and production-function scales
-    assert initial_state_levers(model) == {"Industrial Investment Share"}
+    # every lever acts from the plan period (Policy Switch): none sets the 2020 state
+    assert initial_state_levers(model) == set()
 
 
 # --------------------------------------------------------------------------- the real model

@@ -167,6 +167,44 @@ def test_refusals_before_anything_is_written(tmp_path):
         run_sweep(spec, other, workers=1, resume=True)
 
 
+def test_interrupted_while_consolidating_then_resumed(tmp_path, monkeypatch):
+    import sim.sweep as sw
+
+    spec = GOOD / "lhs_small.toml"
+    real = sw._consolidate
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sw, "_consolidate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(spec, tmp_path / "s", workers=1, chunk_size=20)
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert len(list((tmp_path / "s" / "chunks").glob("chunk-*.parquet"))) == 3
+    monkeypatch.setattr(sw, "_consolidate", real)
+
+    class Bar:
+        def __init__(self, total, done):
+            self.total, self.done, self.closed = total, done, False
+
+        def update(self, runs):
+            self.done += runs
+
+        def close(self):
+            self.closed = True
+
+    bars = []
+    resumed = run_sweep(spec, tmp_path / "s", workers=1, resume=True,
+                        progress=lambda total, done: bars.append(Bar(total, done)) or bars[-1])
+    assert resumed.chunks_run == 0 and resumed.chunks_skipped == 3 and resumed.evaluated == 0
+    assert (bars[0].total, bars[0].done, bars[0].closed) == (60, 60, True)
+    whole = run_sweep(spec, tmp_path / "whole", workers=1, chunk_size=20)
+    a, b = read_folder(resumed.folder), read_folder(whole.folder)
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
+
+
 def test_cli_sweep_then_plot(tmp_path):
     shutil.copy(GOOD / "lhs_small.toml", tmp_path / "lhs_small.toml")
     old = os.getcwd()
