@@ -97,7 +97,7 @@ from sim.errors import InputError, ModelError, RunError, ScenarioError, SimError
 from sim.results import MANIFEST, atomic_write_bytes, atomic_write_text, build_manifest, content_sha256, finish_manifest, to_json
 from sim.sampling import DISTRIBUTION_PARAMETERS, DISTRIBUTIONS, METHODS, SAMPLED_METHODS, Factor, design
 from sim.scenario import SCENARIO_DIR, LeverValue, Scenario, lever_problems, load_scenario
-from sim.targets import RELATIVE_TOLERANCE, TIME_TOLERANCE, Target, load_targets
+from sim.targets import TIME_TOLERANCE, Target, ensemble_gaps, ensemble_quantities, load_targets
 
 log = logging.getLogger(__name__)
 
@@ -834,14 +834,16 @@ def _compiled(model_path: str, sha: str):
         cm = _MODELS.get(key)
         if cm is not None:
             return cm
-        for candidate in (Path(model_path), DEFAULT_MODEL):
+        candidates = list(dict.fromkeys([Path(model_path), DEFAULT_MODEL]))
+        for candidate in candidates:
             if candidate.is_file() and file_sha256(candidate) == sha:
                 cm = compile_model(candidate)
                 break
         else:
             raise ModelError(
-                f"no model file with SHA-256 {sha[:12]}... on this worker (looked at {model_path} and "
-                f"{DEFAULT_MODEL}); install the same version of the project on every machine")
+                f"no model file with SHA-256 {sha[:12]}... on this worker (looked at "
+                f"{' and '.join(map(str, candidates))}; was the model edited during the sweep?); "
+                "install the same version of the project on every machine")
         _MODELS[key] = cm
         return cm
 
@@ -855,58 +857,19 @@ def _simulate(cm, job: ChunkJob, rows: np.ndarray):
                   final_time=job.final_time, time_step=job.time_step)
 
 
-def _value_at(times: np.ndarray, values: np.ndarray, year: float) -> np.ndarray:
-    """Each row's value at ``year``: the saved value there, else linear interpolation, else NaN."""
-    hits = np.flatnonzero(np.abs(times - year) <= TIME_TOLERANCE)
-    if hits.size:
-        return values[:, hits[-1]].astype(float)
-    if times[0] < year < times[-1]:
-        j = int(np.searchsorted(times, year)) - 1
-        w = (year - times[j]) / (times[j + 1] - times[j])
-        return values[:, j] + w * (values[:, j + 1] - values[:, j])
-    return np.full(values.shape[0], np.nan)
-
-
-def _cagr(times, values, start, end) -> np.ndarray:
-    first, last = _value_at(times, values, start), _value_at(times, values, end)
-    with np.errstate(all="ignore"):
-        rate = (last / first) ** (1.0 / (end - start)) - 1.0
-    return np.where((first > 0) & (last >= 0), rate, np.nan)
-
-
 def target_quantities(targets: Sequence[Target], times: np.ndarray, values: dict) -> np.ndarray:
     """The quantity of each target in each run, shape ``(m, len(targets))``, NaN where undefined.
 
-    Vectorised :func:`sim.targets.evaluate`: ``values`` maps a variable to
-    ``(m, T)`` at ``times``; a level (or its max/min over ``base_year + 1 ..
-    year``), a CAGR, or a difference of CAGRs.
+    Columns follow ``targets``; the definitions are :func:`sim.targets.ensemble_quantities`.
     """
-    times = np.asarray(times, dtype=float)
     m = next(iter(values.values())).shape[0] if values else 0
-    out = np.full((m, len(targets)), np.nan)
-    for k, t in enumerate(targets):
-        v = values[t.variable]
-        if t.kind == "level" and not t.aggregate:
-            out[:, k] = _value_at(times, v, t.year)
-        elif t.kind == "level":
-            mask = (times >= t.base_year + 1 - TIME_TOLERANCE) & (times <= t.year + TIME_TOLERANCE)
-            if mask.any():
-                reduce = np.fmax if t.aggregate == "max" else np.fmin  # ignore NaN, as evaluate's dropna
-                out[:, k] = reduce.reduce(v[:, mask], axis=1)
-        elif t.kind == "growth":
-            out[:, k] = _cagr(times, v, t.base_year, t.year)
-        elif t.kind == "growth_vs":
-            out[:, k] = _cagr(times, v, t.base_year, t.year) - _cagr(times, values[t.other_variable], t.base_year, t.year)
-    return out
+    found = ensemble_quantities(targets, times, values)
+    return np.column_stack([found.get(t.id, np.full(m, np.nan)) for t in targets]) if targets else np.empty((m, 0))
 
 
 def target_met(target: Target, quantity: np.ndarray) -> np.ndarray:
     """Whether each quantity meets ``target`` (as :func:`sim.targets.evaluate`'s verdict); NaN is not met."""
-    q = np.asarray(quantity, dtype=float)
-    gap = q - target.threshold if target.comparison in (">=", ">") else target.threshold - q
-    tol = RELATIVE_TOLERANCE * max(abs(target.threshold), 1.0)
-    with np.errstate(invalid="ignore"):
-        return (gap >= -tol) if target.comparison in (">=", "<=") else (gap > tol)
+    return ensemble_gaps(target, quantity)[0]
 
 
 def _error_text(exc: BaseException) -> str:

@@ -407,7 +407,10 @@ def ensemble_quantities(targets: list[Target], times, values) -> dict[str, np.nd
             q = _column_at(times, v, t.year)
         elif t.kind == "level":
             window = (times >= t.base_year + 1 - TIME_TOLERANCE) & (times <= t.year + TIME_TOLERANCE)
-            q = v[:, window].max(axis=1) if t.aggregate == "max" else v[:, window].min(axis=1)
+            if not window.any():
+                q = np.full(v.shape[0], np.nan)
+            else:  # NaN-ignoring, as evaluate() drops missing years
+                q = (np.fmax if t.aggregate == "max" else np.fmin).reduce(v[:, window], axis=1)
         else:
             q = _cagr_columns(times, v, t.base_year, t.year)
             if t.kind == "growth_vs":
