@@ -247,31 +247,18 @@ def test_model_figures(suite):
     assert suite["behaviour reproduction"].figures["backcast_mape"] < 0.05
 
 
-# Genuine problems of the model, reported in issue #7 with the exact equations that fix them
-# (docs/validation.md, "Recommended model changes"). strict: these turn red once the model is fixed.
-@pytest.mark.xfail(strict=True, reason="six Cobb-Douglas equations are not dimensionally consistent (issue #7)")
+# The model passes every check of the suite (the fixes of docs/validation.md are applied).
 def test_model_dimensions(suite):
-    assert suite["dimensional consistency"].passed
+    assert suite["dimensional consistency"].passed, suite["dimensional consistency"].details
 
 
-@pytest.mark.xfail(strict=True, reason="Investment Growth Before 2020 at -0.05 gives negative housing capital; "
-                                       "employment can exceed the labour force (issue #7)")
 def test_model_extremes_of_uncertain_parameters(suite):
-    assert suite["extreme conditions (uncertain parameters)"].passed
+    assert suite["extreme conditions (uncertain parameters)"].passed, suite["extreme conditions (uncertain parameters)"].details
 
 
-@pytest.mark.xfail(strict=True, reason="an industrial demand slump leaves unemployment below the baseline (issue #7)")
 def test_model_reality_checks(suite):
-    assert suite["reality checks"].passed
+    assert suite["reality checks"].passed, suite["reality checks"].details
 
-
-def test_model_known_failures_are_the_reported_ones(suite):
-    dims = suite["dimensional consistency"].details
-    assert {d.split(":")[0] for d in dims} <= {
-        "Initial Industrial TFP", "Base Industry Value Added", "Initial Services TFP", "Market Services Potential",
-        "Initial Agricultural TFP", "Primary Value Added"}
-    failing = [d for d in suite["reality checks"].details if d.startswith("FAIL")]
-    assert all("industrial demand slump" in d for d in failing)
 
 
 def test_behaviour_without_calibration_fails_with_advice(tmp_path):
