@@ -275,6 +275,9 @@ def build_manifest(command, model_path, scenario: dict | None, seed=None, extra:
         except OSError as exc:
             raise InputError(f"{path}: cannot read model file: {exc}") from None
         model = {"path": str(path.resolve()), "sha256": digest}
+        calibration = path.resolve().parent / "data" / "calibration.csv"
+        if calibration.is_file():  # fitted defaults applied on load (sim.model.read_calibration)
+            model["calibration"] = {"path": str(calibration), "sha256": hashlib.sha256(calibration.read_bytes()).hexdigest()}
     if scenario is not None and not isinstance(scenario, dict):
         raise InputError(f"scenario must be a dict (the resolved content), got {type(scenario).__name__}")
     return {

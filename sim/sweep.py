@@ -827,8 +827,7 @@ def _compiled(model_path: str, sha: str):
     cm = _MODELS.get(key)
     if cm is not None:
         return cm
-    from sim.compiler import compile_model
-    from sim.model import DEFAULT_MODEL, file_sha256
+    from sim.model import DEFAULT_MODEL, file_sha256, load_model
 
     with _MODELS_LOCK:
         cm = _MODELS.get(key)
@@ -837,7 +836,7 @@ def _compiled(model_path: str, sha: str):
         candidates = list(dict.fromkeys([Path(model_path), DEFAULT_MODEL]))
         for candidate in candidates:
             if candidate.is_file() and file_sha256(candidate) == sha:
-                cm = compile_model(candidate)
+                cm = load_model(candidate).compiled  # with the calibrated defaults
                 break
         else:
             raise ModelError(
@@ -1227,7 +1226,6 @@ def run_sweep(
     and must return an object with ``update(runs)`` and ``close()`` (e.g. a
     tqdm bar). Everything is checked before anything is written.
     """
-    from sim.compiler import compile_model
     from sim.model import DEFAULT_MODEL, load_model
 
     started = time.perf_counter()
@@ -1245,7 +1243,7 @@ def run_sweep(
         raise ScenarioError(problems)
     model = load_model(model_path or DEFAULT_MODEL)
     sweep = load_sweep(spec, model)
-    cm = compile_model(model.path)
+    cm = model.compiled
     missing = [v for v in sweep.variables if v not in set(cm.variables)]
     if missing:  # the ensemble runner and PySD disagree on the model's variables
         raise ModelError(f"the compiled model has no variable {missing[0]!r}")
