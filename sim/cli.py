@@ -90,20 +90,26 @@ def plot_command(folders: tuple[str, ...], out_dir: str) -> None:
     """Plot result folders (FOLDERS written by `run`): key variables, thresholds, verdict grid.
 
     A sweep folder (written by `sweep`) gets fan charts, target distributions and
-    scatter plots in OUT/<folder name>/.
+    scatter plots in OUT/<folder name>/; a sensitivity folder (written by
+    `sensitivity`) gets index bars, Morris plots, an ST heat map and tornado charts.
     """
     from pathlib import Path
 
-    from sim.plots import plot_runs, plot_sweep
+    from sim.plots import plot_runs, plot_sensitivity, plot_sweep
+    from sim.sensitivity import is_sensitivity_folder
     from sim.sweep import is_sweep_folder
 
-    sweeps = [f for f in folders if is_sweep_folder(f)]
-    runs = [f for f in folders if f not in sweeps]
+    studies = [f for f in folders if is_sensitivity_folder(f)]
+    sweeps = [f for f in folders if is_sweep_folder(f) and f not in studies]
+    runs = [f for f in folders if f not in sweeps and f not in studies]
     if runs:
         for path in plot_runs(runs, out_dir):
             click.echo(str(path))
     for folder in sweeps:
         for path in plot_sweep(folder, Path(out_dir) / Path(folder).resolve().name):
+            click.echo(str(path))
+    for folder in studies:
+        for path in plot_sensitivity(folder, Path(out_dir) / Path(folder).resolve().name):
             click.echo(str(path))
 
 
@@ -301,9 +307,6 @@ _search_options = [
     click.option("--base", "base", default=None, metavar="SCENARIO",
                  help="Base scenario: a file, or a name in scenarios/ [default: scenarios/plan.toml]."),
     click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Latin-hypercube starts."),
-    click.option("--start-year", type=int, default=2021, show_default=True,
-                 help="Searched levers keep their 2020 value until this year, then hold the searched value "
-                      "(2020: constant over the run)."),
 ]
 
 
@@ -324,7 +327,7 @@ def _with_search_options(fn):
               help="Latin-hypercube points that pick the starts.")
 @click.option("--starts", type=click.IntRange(min=1), default=6, show_default=True, help="Local searches.")
 @_scenario_model_option
-def reach_command(targets: tuple[str, ...], levers: tuple[str, ...], base: str | None, seed: int, start_year: int,
+def reach_command(targets: tuple[str, ...], levers: tuple[str, ...], base: str | None, seed: int,
                   out: str | None, scenario_file: str | None, samples: int, starts: int, model_path: str | None) -> None:
     """The smallest change to the levers that meets TARGETS (ids such as T1 T7) in 2025.
 
@@ -339,7 +342,7 @@ def reach_command(targets: tuple[str, ...], levers: tuple[str, ...], base: str |
     _check_out(out)
     quiet = bool(click.get_current_context().find_root().params.get("quiet"))
     result = reach(_scenario_model(model_path), list(targets), list(levers) or None, base, seed=seed, samples=samples,
-                   starts=starts, start_year=start_year, progress=_stage_progress(quiet))
+                   starts=starts, progress=_stage_progress(quiet))
     folder = write_reach(result, out or default_out(result.targets), sys.argv)
     written = write_reach_scenario(result, scenario_file, sys.argv) if scenario_file else None
     if not quiet:
@@ -357,7 +360,7 @@ def reach_command(targets: tuple[str, ...], levers: tuple[str, ...], base: str |
               help="Latin-hypercube points that pick the starts.")
 @click.option("--starts", type=click.IntRange(min=1), default=3, show_default=True, help="Local searches per target set.")
 @_scenario_model_option
-def consistency_command(levers: tuple[str, ...], base: str | None, seed: int, start_year: int, out: str,
+def consistency_command(levers: tuple[str, ...], base: str | None, seed: int, out: str,
                         samples: int, starts: int, model_path: str | None) -> None:
     """Which of the plan's targets can be met together inside the lever ranges: every pair and the full set.
 
@@ -370,7 +373,7 @@ def consistency_command(levers: tuple[str, ...], base: str | None, seed: int, st
     _check_out(out)
     quiet = bool(click.get_current_context().find_root().params.get("quiet"))
     result = check_consistency(_scenario_model(model_path), list(levers) or None, base, seed=seed, samples=samples,
-                               starts=starts, start_year=start_year, progress=_stage_progress(quiet))
+                               starts=starts, progress=_stage_progress(quiet))
     folder = write_consistency(result, out, sys.argv)
     if not quiet:
         click.echo(format_consistency(result))
@@ -398,6 +401,142 @@ def bench_command(scenario: str, sizes: str, pysd_runs: int, ema_runs: int) -> N
     model = load_model()
     spec = run_spec(model, load_scenario(scenario, model))
     click.echo(format_report(bench(model, spec, sizes=ns, pysd_runs=pysd_runs, ema_runs=ema_runs)))
+
+
+# --- scenario discovery and the planners' report (sim.discovery, sim.report) ---
+
+
+@cli.command("discover")
+@click.argument("args", nargs=-1, required=True, metavar="SWEEP_DIR [--targets T1 T7]")
+@click.option("--targets", "targets", multiple=True, metavar="ID",
+              help="Targets that must all be met: --targets T1 T7, or repeat the option, or T1,T7 [default: T1 T7].")
+@click.option("--threshold", type=click.FloatRange(min=0, max=1, min_open=True), default=0.8, show_default=True,
+              help="Density the chosen box must reach (default choice: the last such box on the trajectory).")
+@click.option("--box", "box", type=int, default=None, metavar="K",
+              help="Choose box K of the peeling trajectory instead (negative counts from the end).")
+@click.option("--top", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
+              help="Take the top share of runs by worst normalised gap as the cases even when some runs meet "
+                   "the targets [default: only when none does, 0.1].")
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+              help="Result folder [default: results/discovery/<sweep>_<targets>].")
+@click.option("--write-scenario", "scenario_file", default=None, type=click.Path(dir_okay=False, path_type=str),
+              help="Also write the chosen box as a runnable scenario file (.toml).")
+@_scenario_model_option
+def discover_command(args: tuple[str, ...], targets: tuple[str, ...], threshold: float, box: int | None,
+                     top: float | None, out: str | None, scenario_file: str | None, model_path: str | None) -> None:
+    """PRIM scenario discovery on a sweep folder: the boxes of factor values in which TARGETS are all met.
+
+    When no run meets them all, the cases are the top decile of runs by the
+    worst normalised gap, and the output says so. Writes trajectory.csv (the
+    peeling trajectory), boxes.csv, box.csv (the chosen box with quasi-p-values),
+    tradeoff.png, box.png and discovery.json. Needs EMA Workbench
+    (pip install -e '.[discovery]').
+    """
+    from pathlib import Path
+
+    from sim.discovery import DEFAULT_TARGETS, default_out, discover, format_discovery, load_prim, write_discovery
+    from sim.discovery import write_discovery_scenario
+    from sim.errors import InputError
+
+    folders = [a for a in args if Path(a).is_dir()]
+    extra = [a for a in args if a not in folders]
+    if len(folders) != 1:
+        what = "no folder" if not folders else f"{len(folders)} folders ({', '.join(folders)})"
+        missing = f"; not a folder: {', '.join(extra)}" if extra else ""
+        raise InputError(f"give exactly one sweep folder, got {what}{missing}")
+    if extra and not targets:
+        raise InputError(f"unexpected argument {' '.join(extra)}: target ids follow --targets (e.g. --targets T1 T7)")
+    ids = [t.strip() for part in (*targets, *extra) for t in part.split(",") if t.strip()] or list(DEFAULT_TARGETS)
+    load_prim()
+    if scenario_file is not None:
+        from sim.reach import check_scenario_path
+
+        check_scenario_path(scenario_file)
+    _check_out(out)
+    model = _scenario_model(model_path)
+    result = discover(folders[0], ids, threshold=threshold, box=box, top=top, model=model)
+    folder = write_discovery(result, out or default_out(result), sys.argv)
+    written = write_discovery_scenario(result, scenario_file, model, sys.argv) if scenario_file else None
+    if not bool(click.get_current_context().find_root().params.get("quiet")):
+        click.echo(format_discovery(result))
+        click.echo(f"\n{result.seconds:.1f} s  ->  {folder}")
+        if written:
+            click.echo(f"scenario written to {written}")
+
+
+@cli.command("report")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of headings, labels and charts (zh: Chinese, charts with a CJK font when one is found).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="The HTML file to write (one self-contained page).")
+@_scenario_model_option
+def report_command(folders: tuple[str, ...], lang: str, out: str, model_path: str | None) -> None:
+    """One self-contained HTML page for planners from result FOLDERS of any kind.
+
+    Scenario runs, sweeps, sensitivity, reach, consistency and discovery
+    folders (or folders holding them, e.g. results/) are read, never
+    re-simulated; charts are drawn from their data and embedded. The page
+    opens with answers to the headline questions and ends with the
+    assumptions (lever catalogue) and the targets' arithmetic.
+    """
+    from sim.report import build_report, write_report
+
+    report = build_report(list(folders), lang=lang, model_path=model_path)
+    path = write_report(report, out)
+    if not bool(click.get_current_context().find_root().params.get("quiet")):
+        for note in report.notes:
+            click.echo(f"note: {note}")
+        click.echo(f"{len(report.folders)} result folders ({', '.join(report.kinds())}) -> {path}")
+
+
+@cli.command("sensitivity")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--method", type=click.Choice(["sobol", "morris", "fast"]), default=None,
+              help="SALib method [default: the spec's, else sobol].")
+@click.option("--n", "n", type=click.IntRange(min=1), default=None,
+              help="Sample size: Sobol' base N (a power of 2; runs N(D+2)), Morris trajectories (runs N(D+1)), "
+                   "FAST points per factor (runs N D) [default: the spec's].")
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+              help="Study folder [default: results/sensitivity/<name>].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local worker processes [default: the number of CPUs; 1 runs in this process].")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the chunks on a running dask cluster, e.g. tcp://10.0.0.5:8786.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted study in --out, skipping finished chunks.")
+@click.option("--second-order/--no-second-order", "second_order", default=None,
+              help="Sobol' second-order indices S2 (runs N(2D+2)) [default: the spec's].")
+@click.option("--time-resolved/--no-time-resolved", "time_resolved", default=None,
+              help="Also the indices of the time-resolved variables at every saved year [default: the spec's].")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None,
+              help="Runs per chunk [default: 5000, or all runs when fewer].")
+@_scenario_model_option
+def sensitivity_command(spec: str, method: str | None, n: int | None, out: str | None, workers: int | None,
+                        scheduler: str | None, resume: bool, second_order: bool | None, time_resolved: bool | None,
+                        chunk_size: int | None, model_path: str | None) -> None:
+    """Global sensitivity analysis of SPEC (scenarios/sensitivity/*.toml): SALib's Sobol', Morris or FAST indices."""
+    from sim.sensitivity import format_indices, format_warnings, run_sensitivity
+
+    quiet = bool(click.get_current_context().find_root().params.get("quiet"))
+
+    def bar(total: int, done: int):
+        from tqdm import tqdm
+
+        return tqdm(total=total, initial=done, unit="run", unit_scale=True, dynamic_ncols=True, smoothing=0.1,
+                    desc="sensitivity", file=sys.stderr)
+
+    result = run_sensitivity(spec, out, model_path=model_path, method=method, n=n, second_order=second_order,
+                             time_resolved=time_resolved, workers=workers, scheduler=scheduler, resume=resume,
+                             chunk_size=chunk_size, progress=None if quiet else bar, command=sys.argv)
+    if quiet:
+        return
+    click.echo(f"\n== sensitivity {result.name}: {result.method}, N = {result.n:,}, {len(result.factors)} factors, "
+               f"{result.runs:,} runs ({result.failed} failed); runs {result.run_seconds:.1f} s, analysis "
+               f"{result.analysis_seconds:.1f} s  ->  {result.folder}\n")
+    click.echo(format_indices(result))
+    warnings = format_warnings(result)
+    if warnings:
+        click.echo("\nwarnings:\n" + warnings)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,8 +9,7 @@ starting points, and :func:`sim.reach.maximise_min_gap` (a batched
 trust-region sequential-LP ascent, every problem's Jacobian in one ensemble
 call) climbs from them. A set is *feasible* when the best point meets every
 target in it (worst gap > 0). Lever paths are those of :mod:`sim.reach`
-(base scenario's levers kept, searched levers constant from 2021, levers that
-set the 2020 state constant over the run).
+(the base scenario's levers kept, searched levers constant over the run).
 
 A search can prove feasibility (it shows a setting) but not infeasibility:
 "infeasible" means no start climbed to a setting that meets the set, and the
@@ -40,7 +39,7 @@ from scipy.stats import qmc
 from sim.errors import InputError
 from sim.model import Model
 from sim.reach import (
-    PLAN_START,
+    LEVER_PATH,
     LeverSearch,
     Progress,
     _clean,
@@ -142,10 +141,7 @@ class ConsistencyResult:
             "base": str(self.base),
             "base_name": self.base_name,
             "levers": self.search.names,
-            "lever_path": (f"searched levers hold their {int(self.search.steps[0])} base value until "
-                           f"{self.search.start_year:g} and are constant from then on; levers that set the 2020 state "
-                           "are constant over the run" if self.search.start_year is not None
-                           else "searched levers are constant over the whole run"),
+            "lever_path": LEVER_PATH,
             "seed": self.seed,
             "samples": self.samples,
             "starts": self.starts,
@@ -178,7 +174,6 @@ def check_consistency(
     seed: int = 0,
     samples: int = DEFAULT_SAMPLES,
     starts: int = DEFAULT_STARTS,
-    start_year: float | None = PLAN_START,
     max_iter: int | None = None,
     progress: Progress | None = None,
 ) -> ConsistencyResult:
@@ -202,7 +197,7 @@ def check_consistency(
     base_path = resolve_base(base)
     base_scenario = load_scenario(base_path, model)
     extra = [_t8_upper(t) for t in chosen if t.id == "T8"]
-    search = LeverSearch(model, base_scenario, chosen_levers, list(chosen) + extra, start_year)
+    search = LeverSearch(model, base_scenario, chosen_levers, list(chosen) + extra)
     ids = [t.id for t in chosen]
 
     # problems: each target alone, each pair, the full set, the §4 sets

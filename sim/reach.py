@@ -14,21 +14,13 @@ a growth target. A target is met when its gap is >= 0 (up to the rounding
 tolerance of :mod:`sim.targets`).
 
 *Lever paths.* Levers that are not searched keep the base scenario's values
-(time series included). A searched lever holds its base value of the initial
-year (2020) until ``start_year`` (default 2021, the plan's first year) and is
-constant at the searched value from then on. Holding 2020 keeps the model's
-2020 figures equal to the plan's: several levers (demand indices, outside
-capital, realisation) act on 2020's flows at once, so a constant from 2020
-would move the base year the growth targets are measured from.
-``start_year`` at or before the initial time gives constants over the whole
-run. A lever from which the model derives its 2020 state (a quantity named
-``Initial ...`` or a stock's initial value depends on it:
-:func:`initial_state_levers`; in this model ``Industrial Investment Share``,
-which sets the 2020 capital stocks and production-function scales) is always
-constant over the whole run: changing it later would recalibrate the 2020
-state in mid-run. A searched lever that the base sets as a time series is
-replaced by such a path; its base value for the distance is the base's value
-in the target year.
+(time series included). A searched lever is a constant over the whole run.
+When a lever acts is the model's business, not the search's: in this model
+every lever acts from 2021 through ``Policy Switch = STEP(1, Plan Period
+Start)`` (or by construction), so 2020 stays the plan's base year whatever
+value is searched (``tests/integration/test_model.py``). A searched lever that
+the base sets as a time series is replaced by a constant; its base value for
+the distance is the base's value in the target year.
 
 *Method* (scipy.optimize over the ensemble runner, :meth:`Model.compiled`):
 
@@ -83,13 +75,11 @@ log = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_BASE",
     "DEFAULT_REFERENCES",
-    "PLAN_START",
     "LeverReference",
     "LeverSearch",
     "MaximinResult",
     "ReachResult",
     "evaluable_targets",
-    "initial_state_levers",
     "format_reach",
     "load_lever_references",
     "maximise_min_gap",
@@ -109,8 +99,6 @@ __all__ = [
 DEFAULT_BASE = SCENARIO_DIR / "plan.toml"
 #: Reference values of the levers (2016-2020 record, the plan's statements).
 DEFAULT_REFERENCES = Path(__file__).resolve().parent / "data" / "lever_references.toml"
-#: First year of the plan period: searched levers take their value from here on.
-PLAN_START = 2021
 
 #: Forward-difference step for Jacobians, in range units (backward at the upper bound).
 FD_STEP = 1e-6
@@ -130,6 +118,9 @@ DEFAULT_SAMPLES = 2048
 DEFAULT_STARTS = 6
 MAXIMIN_ITERATIONS = 60
 SLSQP_ITERATIONS = 200
+
+#: How the searched levers are set, as the reports state it.
+LEVER_PATH = "searched levers are constant over the run; the other levers keep the base scenario's values"
 
 Progress = Callable[[str, int, int], None]
 
@@ -365,46 +356,16 @@ def _clean(G: np.ndarray) -> np.ndarray:
     return np.nan_to_num(G, nan=UNDEFINED_GAP, posinf=-UNDEFINED_GAP, neginf=UNDEFINED_GAP)
 
 
-def initial_state_levers(model: Model) -> set[str]:
-    """Levers the model derives its initial (2020) state from.
-
-    Read from the compiled model's dependency graph: a lever counts when a
-    variable named ``Initial ...`` that is not a stock, or the initial value
-    of a stock, depends on it (directly or through other variables). Such a
-    lever must be constant over the whole run; a change in mid-run would
-    recompute the 2020 calibration. Empty when the graph cannot be read.
-    """
-    try:
-        ir = model.compiled.ir
-        nodes = {n["var"]: n for n in ir["nodes"]}
-        const_var = {c["name"]: c["var"] for c in ir["constants"]}
-        roots = [n["var"] for n in ir["nodes"] if str(n.get("name") or "").startswith("Initial ") and n.get("state") is None]
-        roots += [d for st in ir["statefuls"] for d in st.get("init_deps", [])]
-    except (AttributeError, KeyError, TypeError):
-        return set()
-    seen: set[str] = set()
-    stack = list(roots)
-    while stack:
-        v = stack.pop()
-        if v in seen:
-            continue
-        seen.add(v)
-        node = nodes.get(v)
-        if node is not None:
-            stack.extend(node.get("deps", []))
-    return {name for name in model.levers if const_var.get(name) in seen}
-
-
 class LeverSearch:
     """Lever settings in the unit box -> normalised target gaps, many settings per ensemble call.
 
     ``targets`` are the targets whose gaps are computed (columns, in order);
-    ``levers`` the searched levers (the box's axes). See the module docstring
-    for the lever paths. ``members`` counts the runs made so far.
+    ``levers`` the searched levers (the box's axes), each a constant over the
+    run; the other levers keep the base scenario's values. ``members`` counts
+    the runs made so far.
     """
 
-    def __init__(self, model: Model, base: Scenario | None, levers: Sequence[Lever], targets: Sequence[Target],
-                 start_year: float | None = PLAN_START):
+    def __init__(self, model: Model, base: Scenario | None, levers: Sequence[Lever], targets: Sequence[Target]):
         if not targets:
             raise InputError("no targets to evaluate")
         if not levers:
@@ -424,24 +385,12 @@ class LeverSearch:
             raise InputError(f"{base.path}: the base scenario ends in {base.run.final_time:g}, before the target year {self.final_time:g}")
         self.spec = run_spec(model, base, final_time=self.final_time)
         self.steps = self.spec.steps
-        t0 = float(self.steps[0])
-        self.start_year = None if start_year is None or start_year <= t0 else float(start_year)
-        if self.start_year is not None and self.start_year > self.final_time:
-            raise InputError(f"start year {start_year:g} is after the target year {self.final_time:g}")
-        self._after = self.steps >= (self.start_year if self.start_year is not None else t0) - 1e-9
-        fixed_from_start = initial_state_levers(model) if self.start_year is not None else set()
-        #: per lever: constant over the whole run (True) or from ``start_year`` on
-        self.whole_run = np.array([self.start_year is None or lev.name in fixed_from_start for lev in self.levers])
         self.base_levers: dict[str, LeverValue] = {}
-        base_values, initial = [], []
         for lev in self.levers:
             value = base.levers.get(lev.name) if base is not None else None
-            value = value if value is not None else LeverValue.constant(lev.default)
-            self.base_levers[lev.name] = value
-            base_values.append(float(value.at([self.final_time])[0]))
-            initial.append(float(value.at([t0])[0]))
-        self.base_values = np.array(base_values)
-        self.initial_values = np.array(initial)
+            self.base_levers[lev.name] = value if value is not None else LeverValue.constant(lev.default)
+        #: each searched lever's base value: the base's value in the target year
+        self.base_values = np.array([float(v.at([self.final_time])[0]) for v in self.base_levers.values()])
         self.u_base = np.clip((self.base_values - self.lower) / self.span, 0.0, 1.0)
         fixed = {k: v for k, v in model.calibration.items() if k not in self.spec.params}
         fixed.update(self.spec.params)
@@ -475,12 +424,12 @@ class LeverSearch:
         params = dict(self._fixed)
         S = len(self.steps)
         for j, name in enumerate(self.names):
-            if self.whole_run[j] and n != S:
-                params[name] = X[:, j] if n > 1 else float(X[0, j])
-            elif self.whole_run[j]:
+            if n == 1:
+                params[name] = float(X[0, j])
+            elif n != S:
+                params[name] = X[:, j]
+            else:  # a 1-D array of length S would be read as a time series: pass (N, S)
                 params[name] = np.repeat(X[:, j, None], S, axis=1)
-            else:
-                params[name] = np.where(self._after[None, :], X[:, j, None], self.initial_values[j])
         return params, n
 
     def quantities(self, U) -> dict[str, np.ndarray]:
@@ -515,22 +464,17 @@ class LeverSearch:
         return G0, np.transpose(J, (0, 2, 1))
 
     def lever_values(self, x: np.ndarray) -> dict[str, LeverValue]:
-        """How a point (lever values ``x``) is written in a scenario: the searched levers' paths.
+        """How a point (lever values ``x``) is written in a scenario: one constant per searched lever.
 
         A lever whose base value is a constant equal to ``x`` is left out (the
         base's value applies).
         """
-        t0 = float(self.steps[0])
         out: dict[str, LeverValue] = {}
         for j, name in enumerate(self.names):
             base = self.base_levers[name]
             xj = float(x[j])
-            if not base.is_series and xj == base.value:
-                continue
-            if self.whole_run[j]:
+            if base.is_series or xj != base.value:
                 out[name] = LeverValue.constant(xj)
-            else:
-                out[name] = LeverValue.series({int(t0): float(self.initial_values[j]), int(self.start_year): xj}, step=True)
         return out
 
     def scenario(self, x: np.ndarray, name: str = "reach", description: str = "") -> Scenario:
@@ -712,7 +656,6 @@ class ReachResult:
     status: str
     distance: float
     worst_gap: float
-    start_year: float | None
     seed: int
     levers: pd.DataFrame
     chosen: pd.DataFrame
@@ -772,10 +715,7 @@ class ReachResult:
             "distance": self.distance,
             "distance_units": "Euclidean norm of lever changes, each in units of its range (upper - lower)",
             "worst_normalised_gap": self.worst_gap,
-            "lever_path": (f"searched levers hold their {int(self.search.steps[0])} base value until "
-                           f"{self.start_year:g} and are constant from then on" if self.start_year is not None
-                           else "searched levers are constant over the whole run"),
-            "start_year": self.start_year,
+            "lever_path": LEVER_PATH,
             "seed": self.seed,
             "levers": self.levers.to_dict("records"),
             "chosen_targets": self.chosen.to_dict("records"),
@@ -872,7 +812,6 @@ def reach(
     seed: int = 0,
     samples: int = DEFAULT_SAMPLES,
     starts: int = DEFAULT_STARTS,
-    start_year: float | None = PLAN_START,
     targets: Sequence[Target] | str | Path | None = None,
     references: str | Path | dict | None = None,
     progress: Progress | None = None,
@@ -901,7 +840,7 @@ def reach(
         raise InputError(f"lever references name levers the model does not have: {', '.join(unknown)}")
 
     usable = evaluable_targets(model, all_targets)
-    search = LeverSearch(model, base_scenario, chosen_levers, usable, start_year)
+    search = LeverSearch(model, base_scenario, chosen_levers, usable)
     rows = [search.ids.index(t.id) for t in chosen]
     mask = np.zeros(search.m, dtype=bool)
     mask[rows] = True
@@ -912,15 +851,9 @@ def reach(
 
     notes = []
     series = [n for n in search.names if search.base_levers[n].is_series]
-    if series and search.start_year is not None:
-        notes.append(f"searched levers that the base sets as time series ({', '.join(series)}) are replaced by their "
-                     f"{int(search.steps[0])} value until {search.start_year:g} and a constant from then on; "
-                     "their base value is the base's value in the target year")
-
-    whole = [n for n, w in zip(search.names, search.whole_run) if w]
-    if whole and search.start_year is not None:
-        notes.append(f"{', '.join(whole)}: the model derives its 2020 state from {'this lever' if len(whole) == 1 else 'these levers'}, "
-                     "so it is searched as a constant over the whole run")
+    if series:
+        notes.append(f"searched levers that the base sets as time series ({', '.join(series)}) are searched as "
+                     "constants; their base value is the base's value in the target year")
 
     if met_at_base:
         point = search.u_base.copy()
@@ -963,7 +896,6 @@ def reach(
             "change": needed - base_val,
             "change_range_units": (needed - base_val) / span[j],
             "changed": bool(abs(needed - base_val) > 1e-6 * span[j]),
-            "path": "constant over the run" if search.whole_run[j] else f"from {search.start_year:g}",
             "at_bound": "upper" if needed >= lev.upper - 1e-5 * span[j] else ("lower" if needed <= lev.lower + 1e-5 * span[j] else ""),
             "record": rec.describe() if rec else "no reference",
             "record_position": reference_position(needed, rec, span[j]),
@@ -999,7 +931,7 @@ def reach(
     distance = float(np.linalg.norm(point - search.u_base))
     return ReachResult(
         targets=[t.id for t in chosen], base=base_path, base_name=base_scenario.name, status=status,
-        distance=distance, worst_gap=worst, start_year=search.start_year, seed=seed, levers=levers_frame,
+        distance=distance, worst_gap=worst, seed=seed, levers=levers_frame,
         chosen=pd.DataFrame(chosen_rows), verdicts=verdicts, base_verdicts=base_verdicts, timeseries=ts,
         scenario=scenario, search=search, point=point, seconds=_time.perf_counter() - started,
         members=search.members, notes=notes,
@@ -1056,8 +988,7 @@ def format_reach(result: ReachResult) -> str:
     s = result.search
     head = [f"reach {' '.join(result.targets)} from {result.base_name} ({result.base}); "
             f"{s.k} lever{'s' if s.k != 1 else ''} searched"]
-    head.append(("searched levers keep their " + str(int(s.steps[0])) + f" value and are constant from {result.start_year:g}")
-                if result.start_year is not None else "searched levers are constant over the whole run")
+    head.append(LEVER_PATH)
     if result.status == "met at base":
         head.append("status: already met by the base scenario; no change needed")
     elif result.status == "reachable":
@@ -1204,8 +1135,7 @@ def write_reach_scenario(result: ReachResult, path: str | Path, command: Sequenc
         summary = f"{what} {'is' if len(result.targets) == 1 else 'are'} already met by the base scenario; no lever changes"
     else:
         summary = f"the smallest change to the searched levers that meets {what} in 2025 (distance {result.distance:.4f} in range units)"
-    path_text = (f"Searched levers keep their {int(result.search.steps[0])} value and are constant from {result.start_year:g}."
-                 if result.start_year is not None else "Searched levers are constant over the run.")
+    path_text = LEVER_PATH[0].upper() + LEVER_PATH[1:] + "."
     description = f"Generated by shuangta reach from {result.base_name}: {summary}. {path_text}"
     out = [
         f"# Generated by `shuangta reach`; do not edit by hand, run the command again.",
@@ -1219,22 +1149,12 @@ def write_reach_scenario(result: ReachResult, path: str | Path, command: Sequenc
         "",
         "[levers]",
     ]
-    values = result.scenario_levers()
     rows = {r["lever"]: r for r in result.levers.to_dict("records")}
-    tables = []
-    for name_, value in values.items():
+    for name_, value in result.scenario_levers().items():
         r = rows[name_]
-        comment = (f"base {_fmt(r['base'])}; 2016-2020 record: {_position_text(r, 'record')}; "
-                   f"plan: {_position_text(r, 'plan')}")
-        if value.is_series:
-            body = [f"[levers.{_toml_string(name_)}]  # {comment}"]
-            body += [f"{year} = {_toml_float(v)}" for year, v in value.items()]
-            if value.step:
-                body.append("step = true")
-            tables.append("\n".join(body))
-        else:
-            out.append(f"{_toml_string(name_)} = {_toml_float(value.value)}  # {comment}")
-    text = "\n".join(out) + "\n" + "".join(f"\n{t}\n" for t in tables)
+        out.append(f"{_toml_string(name_)} = {_toml_float(value.value)}  # base {_fmt(r['base'])}; "
+                   f"2016-2020 record: {_position_text(r, 'record')}; plan: {_position_text(r, 'plan')}")
+    text = "\n".join(out) + "\n"
     atomic_write_text(path, text)
     try:
         load_scenario(path, result.search.model)

@@ -85,6 +85,7 @@ __all__ = [
     "LeverDiff",
     "load_scenario",
     "read_scenario_file",
+    "read_toml_file",
     "ParsedFile",
     "check_scenario",
     "lever_problems",
@@ -627,13 +628,25 @@ class ParsedFile:
     run: dict[str, float] = field(default_factory=dict)
 
 
-def _read_toml(path: Path, label: str) -> tuple[dict | None, list[Problem]]:
+def read_toml_file(path: str | Path, label: str, what: str = "scenario file",
+                   needs: str = "a scenario needs at least schema_version, name and description",
+                   ) -> tuple[dict | None, list[Problem]]:
+    """Read a TOML input file; never raises for a bad file.
+
+    Returns ``(document, [])``, or ``(None, [problem])`` with one
+    ``(label, "", message)`` problem when the file is missing, a folder,
+    unreadable, not UTF-8, empty, not valid TOML or without keys. ``what``
+    names the kind of file ("is a folder, not a scenario file"); ``needs`` ends
+    the message for a file without keys ("file is empty; a scenario needs ...").
+    Scenario, sweep and sensitivity files are read with it.
+    """
+    path = Path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return None, [(label, "", "file not found")]
     except IsADirectoryError:
-        return None, [(label, "", "is a folder, not a scenario file")]
+        return None, [(label, "", f"is a folder, not a {what}")]
     except OSError as exc:
         return None, [(label, "", f"cannot read the file: {exc.strerror or exc}")]
     try:
@@ -642,13 +655,13 @@ def _read_toml(path: Path, label: str) -> tuple[dict | None, list[Problem]]:
         line = data[: exc.start].count(b"\n") + 1
         return None, [(label, "", f"not UTF-8 text (bad byte at line {line})")]
     if not text.strip():
-        return None, [(label, "", "file is empty; a scenario needs at least schema_version, name and description")]
+        return None, [(label, "", f"file is empty; {needs}")]
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return None, [(label, "", f"not valid TOML: {_one_line(str(exc))}")]
     if not doc:
-        return None, [(label, "", "file has no keys (only comments); a scenario needs at least schema_version, name and description")]
+        return None, [(label, "", f"file has no keys (only comments); {needs}")]
     return doc, []
 
 
@@ -701,7 +714,7 @@ def read_scenario_file(path: str | Path) -> ParsedFile:
     """
     path = Path(path)
     data = ParsedFile(path=path, label=str(path))
-    doc, data.problems = _read_toml(path, data.label)
+    doc, data.problems = read_toml_file(path, data.label)
     if doc is None:
         return data
     try:

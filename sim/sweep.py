@@ -83,7 +83,6 @@ import shutil
 import sys
 import threading
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Callable, Iterator, Sequence
@@ -96,7 +95,8 @@ from pydantic_core import PydanticCustomError
 from sim.errors import InputError, ModelError, RunError, ScenarioError, SimError
 from sim.results import MANIFEST, atomic_write_bytes, atomic_write_text, build_manifest, content_sha256, finish_manifest, to_json
 from sim.sampling import DISTRIBUTION_PARAMETERS, DISTRIBUTIONS, METHODS, SAMPLED_METHODS, Factor, design
-from sim.scenario import SCENARIO_DIR, LeverValue, Scenario, lever_problems, load_scenario
+from sim.scenario import SCENARIO_DIR, LeverValue, Scenario, lever_problems, load_scenario, read_toml_file
+from sim.scenario import _num, _show  # message helpers shared with scenario files
 from sim.targets import TIME_TOLERANCE, Target, ensemble_gaps, ensemble_quantities, load_targets
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,8 @@ __all__ = [
     "sweep_design",
     "evaluate_chunk",
     "run_sweep",
+    "execute_sweep",
+    "check_options",
     "code_version",
     "summarise",
     "format_summary",
@@ -160,38 +162,6 @@ _F, _T, _O = "f:", "t:", "o:"
 # --------------------------------------------------------------------------
 # Small helpers for messages
 # --------------------------------------------------------------------------
-
-
-def _num(x: Any) -> str:
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    if isinstance(x, float):
-        return repr(x)
-    return str(x)
-
-
-def _show(value: Any, limit: int = 60) -> str:
-    """A TOML value with its type, e.g. ``string 'high'``, ``boolean true``, ``array [1, 2]``."""
-    if isinstance(value, bool):
-        return f"boolean {_num(value)}"
-    if isinstance(value, int):
-        return f"integer {value}"
-    if isinstance(value, float):
-        return _num(value) if math.isfinite(value) else f"{value} (not a finite number)"
-    if isinstance(value, str):
-        kind, text = "string", repr(value)
-    elif isinstance(value, list):
-        kind, text = "array", json.dumps(value, default=str, ensure_ascii=False)
-    elif isinstance(value, dict):
-        kind, text = "table", json.dumps(value, default=str, ensure_ascii=False)
-    else:
-        kind, text = type(value).__name__, str(value)
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return f"{kind} {text}"
 
 
 def _suggest(word: str, candidates: Sequence[str]) -> str:
@@ -411,27 +381,9 @@ def _translate(error: dict, label: str, doc: dict) -> Problem:
 
 
 def _read_toml(path: Path, label: str) -> tuple[dict | None, list[Problem]]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None, [(label, "", "file not found")]
-    except IsADirectoryError:
-        return None, [(label, "", "is a folder, not a sweep file")]
-    except OSError as exc:
-        return None, [(label, "", f"cannot read the file: {exc.strerror or exc}")]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return None, [(label, "", f"not UTF-8 text (bad byte at line {line})")]
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        return None, [(label, "", "not valid TOML: " + " ".join(str(exc).split()))]
-    if not doc:
-        return None, [(label, "", "file has no keys; a sweep needs schema_version, name, description, base, "
-                                  "method, [[factor]] and [outputs]")]
-    return doc, []
+    """A sweep file's TOML document, or its one problem (:func:`sim.scenario.read_toml_file`)."""
+    return read_toml_file(path, label, "sweep file",
+                          "a sweep needs schema_version, name, description, base, method, [[factor]] and [outputs]")
 
 
 def _factor_rules(f: FactorTable, key: str, label: str, method: str) -> list[Problem]:
@@ -585,7 +537,9 @@ class Sweep:
     """A checked sweep: its base scenario resolved, its factors, what it keeps.
 
     ``content`` is the file's content as data (for the manifest and the spec
-    hash); ``runs`` the number of runs of the design.
+    hash); ``runs`` the number of runs of the design. ``design``, when given,
+    is a design drawn elsewhere (e.g. by SALib for :mod:`sim.sensitivity`):
+    shape ``(runs, len(factors))``, used instead of ``method``'s draw.
     """
 
     name: str
@@ -601,9 +555,12 @@ class Sweep:
     content: dict
     final_time: float
     time_step: float | None = None
+    design: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def runs(self) -> int:
+        if self.design is not None:
+            return len(self.design)
         if self.method == "grid":
             return math.prod(len(f.values) for f in self.factors)
         return int(self.n)
@@ -741,7 +698,10 @@ def load_sweep(path: str | Path, model, *, search_dirs: Sequence[str | Path] | N
 
 def sweep_design(sweep: Sweep) -> pd.DataFrame:
     """The design of ``sweep``: one row per run (``run_id`` from 0), one column per factor."""
-    matrix = design(sweep.factors, sweep.method, sweep.n, sweep.seed)
+    if sweep.design is not None:
+        matrix = np.asarray(sweep.design, dtype=float)
+    else:
+        matrix = design(sweep.factors, sweep.method, sweep.n, sweep.seed)
     frame = pd.DataFrame(matrix, columns=sweep.factor_names)
     frame.insert(0, "run_id", np.arange(len(frame), dtype=np.int64))
     return frame
@@ -1229,7 +1189,19 @@ def run_sweep(
     from sim.model import DEFAULT_MODEL, load_model
 
     started = time.perf_counter()
-    code = code_version()
+    check_options(workers, scheduler, chunk_size)
+    _, problems = read_sweep_file(spec)  # structure first: a malformed file needs no model
+    if problems:
+        raise ScenarioError(problems)
+    model = load_model(model_path or DEFAULT_MODEL)
+    sweep = load_sweep(spec, model)
+    folder = Path(out) if out is not None else DEFAULT_OUT / sweep.name
+    return execute_sweep(sweep, model, folder, workers=workers, scheduler=scheduler, resume=resume,
+                         chunk_size=chunk_size, progress=progress, command=command, started=started)
+
+
+def check_options(workers: int | None, scheduler: str | None, chunk_size: int | None) -> None:
+    """Refuse impossible execution options (before anything is loaded or written)."""
     if workers is not None and scheduler is not None:
         raise InputError("give either workers (local processes) or a scheduler address, not both")
     if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
@@ -1238,17 +1210,36 @@ def run_sweep(
         raise InputError(f"chunk size must be at least 1, not {chunk_size}")
     if scheduler is not None and "://" not in scheduler:
         raise InputError(f"scheduler address {scheduler!r} must look like tcp://HOST:8786")
-    _, problems = read_sweep_file(spec)  # structure first: a malformed file needs no model
-    if problems:
-        raise ScenarioError(problems)
-    model = load_model(model_path or DEFAULT_MODEL)
-    sweep = load_sweep(spec, model)
+
+
+def execute_sweep(
+    sweep: Sweep,
+    model,
+    folder: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    chunk_size: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+    command: Sequence[str] | None = None,
+    started: float | None = None,
+) -> SweepResult:
+    """Evaluate a checked :class:`Sweep` of ``model`` (from :func:`sim.model.load_model`) into ``folder``.
+
+    What :func:`run_sweep` does once the sweep file is loaded, for callers that
+    build the :class:`Sweep` themselves (e.g. :mod:`sim.sensitivity`, with a
+    ``design`` drawn by SALib). Options as for :func:`run_sweep`.
+    """
+    started = time.perf_counter() if started is None else started
+    check_options(workers, scheduler, chunk_size)
+    code = code_version()
     cm = model.compiled
     missing = [v for v in sweep.variables if v not in set(cm.variables)]
     if missing:  # the ensemble runner and PySD disagree on the model's variables
         raise ModelError(f"the compiled model has no variable {missing[0]!r}")
     sha = sweep.sha256(model.sha256)
-    folder = Path(out) if out is not None else DEFAULT_OUT / sweep.name
+    folder = Path(folder)
     manifest, size = _prepare_folder(folder, sweep, sha, model.sha256, resume, chunk_size, code)
     setup = _Setup(folder, sweep, model, cm, manifest, size, sha, code, _selected_targets(sweep.variables))
     cluster = _Dask(scheduler, sha) if scheduler is not None else None  # unreachable: refused before writing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -42,3 +43,58 @@ def plan(model):
     from sim.scenario import load_scenario
 
     return run_scenario(model, load_scenario(SCENARIOS / "plan.toml", model))
+
+
+@pytest.fixture
+def invoke():
+    """``invoke(args, cwd=None)``: run ``shuangta ARGS`` in process (click's ``CliRunner``), in the folder
+    ``cwd`` when given (the current folder is restored afterwards); returns click's ``Result``."""
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+
+    def run(args, cwd=None):
+        with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext():
+            return CliRunner().invoke(cli, [str(a) for a in args])
+
+    return run
+
+
+_MDL_CONTROL = """
+********************************************************
+	.Control
+********************************************************~
+		Simulation Control Parameters
+	|
+
+FINAL TIME  = 2030
+	~	Year
+	~	The final time for the simulation.
+	|
+
+INITIAL TIME  = 2020
+	~	Year
+	~	The initial time for the simulation.
+	|
+
+SAVEPER  = 1
+	~	Year [0,?]
+	~	The frequency with which output is stored.
+	|
+
+TIME STEP  = {time_step}
+	~	Year [0,?]
+	~	The time step for the simulation.
+	|
+
+\\\\\\---/// Sketch information - do not modify anything except names
+V300  Do not put anything below this section - it will be ignored
+*View 1
+$192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|96,96,100,0
+///---\\\\\\
+"""
+
+
+def mdl_control(time_step: float = 0.25) -> str:
+    """The end of a toy ``.mdl`` written by a test: the control section (2020-2030, SAVEPER 1) and an empty sketch."""
+    return _MDL_CONTROL.format(time_step=time_step)

@@ -10,25 +10,13 @@ import subprocess
 import sys
 
 import pandas as pd
-from click.testing import CliRunner
 
 from conftest import MODEL_FILE, REPO, SCENARIOS
-from sim.cli import cli
 
 
-def _run(args, cwd):
-    runner = CliRunner()
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return runner.invoke(cli, args)
-    finally:
-        os.chdir(old)
-
-
-def test_run_writes_results_and_verdicts(tmp_path):
+def test_run_writes_results_and_verdicts(invoke, tmp_path):
     out = tmp_path / "res"
-    result = _run([ "run", str(SCENARIOS / "baseline.toml"), str(SCENARIOS / "plan.toml"), "--out", str(out)], tmp_path)
+    result = invoke(["run", str(SCENARIOS / "baseline.toml"), str(SCENARIOS / "plan.toml"), "--out", str(out)], tmp_path)
     assert result.exit_code == 0, result.output
     for name in ("baseline", "plan"):
         folder = out / name
@@ -49,43 +37,43 @@ def test_run_writes_results_and_verdicts(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["baseline", "plan"]
 
 
-def test_final_time_option(tmp_path):
-    result = _run(["run", str(SCENARIOS / "baseline.toml"), "--out", str(tmp_path / "r"), "--final-time", "2026"], tmp_path)
+def test_final_time_option(invoke, tmp_path):
+    result = invoke(["run", str(SCENARIOS / "baseline.toml"), "--out", str(tmp_path / "r"), "--final-time", "2026"], tmp_path)
     assert result.exit_code == 0, result.output
     ts = pd.read_csv(tmp_path / "r" / "baseline" / "timeseries.csv")
     assert list(ts["time"]) == list(range(2020, 2027))
 
 
-def test_same_inputs_same_numbers(tmp_path):
+def test_same_inputs_same_numbers(invoke, tmp_path):
     for k in ("a", "b"):
-        assert _run(["run", str(SCENARIOS / "plan.toml"), "--out", str(tmp_path / k)], tmp_path).exit_code == 0
+        assert invoke(["run", str(SCENARIOS / "plan.toml"), "--out", str(tmp_path / k)], tmp_path).exit_code == 0
     a = (tmp_path / "a" / "plan" / "timeseries.csv").read_bytes()
     b = (tmp_path / "b" / "plan" / "timeseries.csv").read_bytes()
     assert a == b
 
 
-def test_bad_scenario_writes_nothing(tmp_path):
+def test_bad_scenario_writes_nothing(invoke, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('schema_version = 1\nname = "bad"\ndescription = "x"\n[levers]\n"Plan Projekt List" = 1108\n')
     out = tmp_path / "res"
-    result = _run(["run", str(SCENARIOS / "baseline.toml"), str(bad), "--out", str(out)], tmp_path)
+    result = invoke(["run", str(SCENARIOS / "baseline.toml"), str(bad), "--out", str(out)], tmp_path)
     assert result.exit_code == 2
     assert "bad.toml" in result.output and "Plan Projekt List" in result.output
     assert "Plan Project List" in result.output  # did-you-mean
     assert not out.exists()
 
 
-def test_missing_file_is_one_clear_line(tmp_path):
-    result = _run(["run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "res")], tmp_path)
+def test_missing_file_is_one_clear_line(invoke, tmp_path):
+    result = invoke(["run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "res")], tmp_path)
     assert result.exit_code == 2
     assert "nope.toml" in result.output
     assert not (tmp_path / "res").exists()
 
 
-def test_malformed_toml(tmp_path):
+def test_malformed_toml(invoke, tmp_path):
     bad = tmp_path / "broken.toml"
     bad.write_text('schema_version = 1\nname = "broken\n')
-    result = _run(["run", str(bad), "--out", str(tmp_path / "res")], tmp_path)
+    result = invoke(["run", str(bad), "--out", str(tmp_path / "res")], tmp_path)
     assert result.exit_code == 2
     assert "broken.toml" in result.output
     assert not (tmp_path / "res").exists()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from conftest import MODEL_FILE
+from conftest import MODEL_FILE, mdl_control
 from sim.checks import (
     check_behaviour,
     check_conservation,
@@ -20,40 +20,6 @@ from sim.checks import (
 )
 from sim.cli import cli
 from sim.errors import InputError
-
-CONTROL = """
-********************************************************
-	.Control
-********************************************************~
-		Simulation Control Parameters
-	|
-
-FINAL TIME  = 2030
-	~	Year
-	~	The final time for the simulation.
-	|
-
-INITIAL TIME  = 2020
-	~	Year
-	~	The initial time for the simulation.
-	|
-
-SAVEPER  = 1
-	~	Year [0,?]
-	~	The frequency with which output is stored.
-	|
-
-TIME STEP  = {dt}
-	~	Year [0,?]
-	~	The time step for the simulation.
-	|
-
-\\\\\\---/// Sketch information - do not modify anything except names
-V300  Do not put anything below this section - it will be ignored
-*View 1
-$192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|96,96,100,0
-///---\\\\\\
-"""
 
 #: A toy capital model: investment (a lever) builds capital, which wears out.
 TOY = {
@@ -116,7 +82,7 @@ def toy(tmp_path, changes: dict | None = None, dt: float = 0.25, name: str = "to
     eqs = {**TOY, **(changes or {})}
     body = ["{UTF-8}"] + [f"{v}=\n\t{eq}\n\t~\t{u}\n\t~\t{c}\n\t|\n" for v, (eq, u, c) in eqs.items()]
     path = tmp_path / name
-    path.write_text("\n".join(body) + CONTROL.replace("{dt}", str(dt)), encoding="utf-8")
+    path.write_text("\n".join(body) + mdl_control(dt), encoding="utf-8")
     return path
 
 

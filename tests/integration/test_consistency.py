@@ -10,12 +10,8 @@ spent): (12·x1 - 80)/95 = (6 - x1)/6 at x1 = 1050/167, gap = -0.0479.
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from click.testing import CliRunner
 
-from sim.cli import cli
 from sim.consistency import check_consistency, format_consistency, write_consistency
 from sim.model import load_model
 from sim.targets import load_targets
@@ -81,14 +77,8 @@ def test_plan_section4_on_the_real_model(model):
     assert lines[7]["verdict"] == "not checked"
 
 
-def test_bad_lever_exits_2_and_writes_nothing(tmp_path):
-    runner = CliRunner()
-    old = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        result = runner.invoke(cli, ["consistency", "--levers", "Bogus Lever", "--out", str(tmp_path / "c")])
-    finally:
-        os.chdir(old)
+def test_bad_lever_exits_2_and_writes_nothing(invoke, tmp_path):
+    result = invoke(["consistency", "--levers", "Bogus Lever", "--out", str(tmp_path / "c")], tmp_path)
     assert result.exit_code == 2, result.output
     assert "unknown lever 'Bogus Lever'" in result.output
     assert list(tmp_path.iterdir()) == []

@@ -204,6 +204,30 @@ def test_levers_act_from_the_plan_period(model, baseline):
         assert values[worst] == pytest.approx(expected, rel=BASE_YEAR_TOLERANCE), members[worst]
 
 
+def _initial_state_constants(model) -> set[str]:
+    """Constants the model derives its 2020 state from, read from the compiled dependency graph:
+    those a non-stock ``Initial ...`` variable or a stock's initial value depends on (through any chain)."""
+    ir = model.compiled.ir
+    nodes = {n["var"]: n for n in ir["nodes"]}
+    roots = [n["var"] for n in ir["nodes"] if str(n.get("name") or "").startswith("Initial ") and n.get("state") is None]
+    roots += [d for st in ir["statefuls"] for d in st.get("init_deps", [])]
+    seen: set[str] = set()
+    while roots:
+        v = roots.pop()
+        if v not in seen:
+            seen.add(v)
+            roots.extend(nodes.get(v, {}).get("deps", []))
+    return {c["name"] for c in ir["constants"] if c["var"] in seen}
+
+
+def test_no_lever_sets_the_initial_state(model):
+    """Every lever acts through the plan period (Policy Switch), so none feeds the 2020 state:
+    a lever may be set as a constant over the whole run (what `reach` and `consistency` search)."""
+    initial = _initial_state_constants(model)
+    assert "Depreciation Rate" in initial  # the walk finds what it should: K0 = I0 / (g + δ)
+    assert initial & set(model.levers) == set()
+
+
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
 def test_every_scenario_starts_from_the_plan_base_year(model, path):
     frame = simulate(model, run_spec(model, load_scenario(path, model), final_time=2021))

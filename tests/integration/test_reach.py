@@ -1,8 +1,9 @@
 """`shuangta reach`: the smallest lever change that meets targets.
 
 On a toy whose answer is known by hand (tests/data/reach_toy.mdl): a stock fed
-by 3·Lever One + Lever Two. With TIME STEP 1/4 and the searched levers held at
-their base value through 2020 (1 and 2, flow 5) and constant from 2021,
+by 3·Lever One + Lever Two. Like the real model, the toy's levers act from 2021
+(its Policy Switch keeps 2020's flow at 5), so with the searched levers
+constant over the run,
 
     Output Stock(2025) = 10 + 1·5 + 4·(3·x1 + x2).
 
@@ -17,19 +18,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from conftest import REPO, SCENARIOS
-from sim.cli import cli
 from sim.model import load_model
 from sim.reach import (
     REFERENCE_TOLERANCE,
-    initial_state_levers,
     load_lever_references,
     reach,
     reference_position,
@@ -132,13 +129,15 @@ def test_toy_smallest_change_is_the_projection_on_the_line(toy, toy_files):
     assert chosen["best_alone_value"] == pytest.approx(15 + 4 * 50, rel=1e-6)  # both levers at their upper bounds
 
 
-def test_toy_constant_over_the_run(toy, toy_files):
-    # start year 2020: S(2025) = 10 + 5·(3·x1 + x2) >= 95 -> 30·u1 + 20·u2 >= 17
-    result = toy_reach(toy, toy_files, ["R1"], start_year=2020)
-    u, distance = projection([0.1, 0.1], [30, 20], 17)
-    assert result.status == "reachable"
-    assert result.distance == pytest.approx(distance, abs=TOLERANCE)
-    assert lever(result, "Lever One")["needed"] == pytest.approx(10 * u[0], abs=10 * TOLERANCE)
+def test_toy_searched_levers_are_constants(toy, toy_files):
+    # the found values are plain constants over the run; when they act is the model's business
+    result = toy_reach(toy, toy_files, ["R1"])
+    values = result.scenario_levers()
+    assert set(values) == {"Lever One", "Lever Two"}
+    assert not any(v.is_series for v in values.values())
+    assert values["Lever One"].value == lever(result, "Lever One")["needed"]
+    assert result.timeseries.loc[2020, "Output Stock"] == pytest.approx(10.0)
+    assert result.timeseries.loc[2021, "Output Stock"] == pytest.approx(15.0)  # 2020's flow is the base's
 
 
 def test_toy_unreachable_reports_the_best_reachable_value(toy, toy_files):
@@ -214,27 +213,12 @@ def test_reference_position():
     assert reference_position(10, LeverReference("none", "y"), span) == "no reference"
 
 
-def test_initial_state_levers(model):
-    # every lever acts from the plan period (Policy Switch): none sets the 2020 state
-    assert initial_state_levers(model) == set()
-
-
 # --------------------------------------------------------------------------- the real model
 
 
-def _invoke(args, cwd):
-    runner = CliRunner()
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return runner.invoke(cli, args)
-    finally:
-        os.chdir(old)
-
-
-def test_reach_t5_from_baseline_meets_t5_when_run(model, tmp_path):
+def test_reach_t5_from_baseline_meets_t5_when_run(model, invoke, tmp_path):
     out, scenario_file = tmp_path / "r", tmp_path / "t5.toml"
-    result = _invoke(["-q", "reach", "T5", "--base", str(SCENARIOS / "baseline.toml"), "--out", str(out),
+    result = invoke(["-q", "reach", "T5", "--base", str(SCENARIOS / "baseline.toml"), "--out", str(out),
                       "--write-scenario", str(scenario_file), "--starts", "2", "--samples", "256"], tmp_path)
     assert result.exit_code == 0, result.output
     data = json.loads((out / "reach.json").read_text(encoding="utf-8"))
@@ -245,7 +229,7 @@ def test_reach_t5_from_baseline_meets_t5_when_run(model, tmp_path):
     assert verdicts.loc["T5", "met"] is True
     baseline = evaluate(load_targets(), run_scenario(model, load_scenario(SCENARIOS / "baseline.toml", model)))
     assert baseline.set_index("id").loc["T5", "met"] is False  # so a change was needed
-    validated = _invoke(["validate", str(scenario_file)], tmp_path)
+    validated = invoke(["validate", str(scenario_file)], tmp_path)
     assert validated.exit_code == 0, validated.output
 
 
@@ -262,12 +246,12 @@ def test_reach_t5_from_baseline_meets_t5_when_run(model, tmp_path):
         (["T1", "--write-scenario", "x.txt"], "must end in .toml"),
     ],
 )
-def test_malformed_input_exits_2_and_writes_nothing(tmp_path, args, message):
+def test_malformed_input_exits_2_and_writes_nothing(invoke, tmp_path, args, message):
     out = tmp_path / "out"
     full = ["reach", *args, "--out", str(out)]
     if "--write-scenario" not in args:
         full += ["--write-scenario", str(tmp_path / "s.toml")]
-    result = _invoke(full, tmp_path)
+    result = invoke(full, tmp_path)
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == []

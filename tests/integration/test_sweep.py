@@ -8,17 +8,14 @@ sweep evaluates the members together with the compiled ensemble runner.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from conftest import REPO
-from sim.cli import cli
 from sim.errors import InputError
 from sim.run import run_scenario, run_spec, simulate_pysd
 from sim.scenario import LeverValue, Scenario
@@ -205,30 +202,24 @@ def test_interrupted_while_consolidating_then_resumed(tmp_path, monkeypatch):
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
 
 
-def test_cli_sweep_then_plot(tmp_path):
+def test_cli_sweep_then_plot(invoke, tmp_path):
     shutil.copy(GOOD / "lhs_small.toml", tmp_path / "lhs_small.toml")
-    old = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        runner = CliRunner()
-        result = runner.invoke(cli, ["sweep", "lhs_small.toml", "--workers", "1", "--chunk-size", "20"])
-        assert result.exit_code == 0, result.output
-        folder = tmp_path / "results" / "sweeps" / "lhs_small"
-        assert "-> " in result.output and "lhs_small" in result.output
-        assert "T1" in result.output and "met in" in result.output
-        assert "run/s" in result.stderr  # the progress bar
-        quiet = runner.invoke(cli, ["-q", "sweep", "lhs_small.toml", "--out", "q", "--workers", "1"])
-        assert quiet.exit_code == 0 and quiet.output == ""
-        for name in ("experiments.parquet", "outcomes.parquet", "target_values.parquet", "summary.csv", "manifest.json"):
-            assert (folder / name).is_file()
-        outcomes = pd.read_parquet(folder / "outcomes.parquet")
-        assert list(outcomes.columns) == ["run_id", "year", "GDP", "Above Scale Industrial Output",
-                                          "Urban Disposable Income per Capita", "Unemployment Rate"]
-        assert len(outcomes) == 60 * 3
-        plotted = runner.invoke(cli, ["plot", str(folder), "--out", "plots"])
-        assert plotted.exit_code == 0, plotted.output
-    finally:
-        os.chdir(old)
+    result = invoke(["sweep", "lhs_small.toml", "--workers", "1", "--chunk-size", "20"], tmp_path)
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "results" / "sweeps" / "lhs_small"
+    assert "-> " in result.output and "lhs_small" in result.output
+    assert "T1" in result.output and "met in" in result.output
+    assert "run/s" in result.stderr  # the progress bar
+    quiet = invoke(["-q", "sweep", "lhs_small.toml", "--out", "q", "--workers", "1"], tmp_path)
+    assert quiet.exit_code == 0 and quiet.output == ""
+    for name in ("experiments.parquet", "outcomes.parquet", "target_values.parquet", "summary.csv", "manifest.json"):
+        assert (folder / name).is_file()
+    outcomes = pd.read_parquet(folder / "outcomes.parquet")
+    assert list(outcomes.columns) == ["run_id", "year", "GDP", "Above Scale Industrial Output",
+                                      "Urban Disposable Income per Capita", "Unemployment Rate"]
+    assert len(outcomes) == 60 * 3
+    plotted = invoke(["plot", str(folder), "--out", "plots"], tmp_path)
+    assert plotted.exit_code == 0, plotted.output
     pngs = {Path(line).name for line in plotted.output.split()}
     assert {"fan_gdp.png", "fan_unemployment_rate.png", "target_t1.png", "target_t13.png",
             "scatter_t1.png", "scatter_t7.png"} <= pngs

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from click.testing import CliRunner
 
 from conftest import REPO
-from sim.cli import cli
 from sim.errors import ScenarioError
 from sim.sweep import load_sweep, read_sweep_file
 
@@ -77,16 +73,11 @@ def test_bad_file_is_rejected_with_its_problems(name, model):
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_cli_exits_2_and_writes_nothing(name, tmp_path):
+def test_cli_exits_2_and_writes_nothing(invoke, name, tmp_path):
     path = BAD / f"{name}.toml"
     work = tmp_path / "work"
     work.mkdir()
-    old = os.getcwd()
-    os.chdir(work)
-    try:
-        result = CliRunner().invoke(cli, ["-q", "sweep", str(path), "--out", str(tmp_path / "out")])
-    finally:
-        os.chdir(old)
+    result = invoke(["-q", "sweep", str(path), "--out", str(tmp_path / "out")], work)
     assert result.exit_code == 2, result.output
     key, fragment = EXPECTED[name][0]
     assert f"error: {path}: {key + ': ' if key else ''}" in result.output
@@ -100,9 +91,9 @@ def test_structure_problems_need_no_model():
     assert parsed is None and [k for _, k, _ in problems] == ["factor.Realisation Improvement.bounds"]
 
 
-def test_workers_and_scheduler_together_are_refused(tmp_path):
-    result = CliRunner().invoke(cli, ["sweep", str(GOOD / "lhs_small.toml"), "--out", str(tmp_path / "o"),
-                                      "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"])
+def test_workers_and_scheduler_together_are_refused(invoke, tmp_path):
+    result = invoke(["sweep", str(GOOD / "lhs_small.toml"), "--out", str(tmp_path / "o"),
+                     "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"])
     assert result.exit_code == 2
     assert "either workers" in result.output
     assert not (tmp_path / "o").exists()

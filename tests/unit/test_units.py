@@ -4,41 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import mdl_control
 from sim.units import UnitIssue, check_units, registry
-
-CONTROL = """
-********************************************************
-	.Control
-********************************************************~
-		Simulation Control Parameters
-	|
-
-FINAL TIME  = 2030
-	~	Year
-	~	The final time for the simulation.
-	|
-
-INITIAL TIME  = 2020
-	~	Year
-	~	The initial time for the simulation.
-	|
-
-SAVEPER  = 1
-	~	Year [0,?]
-	~	The frequency with which output is stored.
-	|
-
-TIME STEP  = 0.25
-	~	Year [0,?]
-	~	The time step for the simulation.
-	|
-
-\\\\\\---/// Sketch information - do not modify anything except names
-V300  Do not put anything below this section - it will be ignored
-*View 1
-$192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|96,96,100,0
-///---\\\\\\
-"""
 
 #: A small consistent model: stocks, flows, conversions, functions the checker must accept.
 GOOD = {
@@ -78,7 +45,7 @@ def write_model(tmp_path, equations: dict, name: str = "toy.mdl"):
         else:
             body.append(f"{var}=\n\t{eq}\n\t~\t{units}\n\t~\tx\n\t|\n")
     path = tmp_path / name
-    path.write_text("\n".join(body) + CONTROL, encoding="utf-8")
+    path.write_text("\n".join(body) + mdl_control(), encoding="utf-8")
     return path
 
 
