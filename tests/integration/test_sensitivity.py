@@ -270,7 +270,7 @@ def test_local_processes_and_dask_equal_in_process(tmp_path):
     options = {"model_path": MODEL, "n": 128, "second_order": False, "chunk_size": 200}
     inline = run_sensitivity(SPEC, tmp_path / "inline", workers=1, **options)
     pooled = run_sensitivity(SPEC, tmp_path / "pooled", workers=2, **options)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0",
                                   silence_logs=50) as cluster:
         remote = run_sensitivity(SPEC, tmp_path / "dask", scheduler=cluster.scheduler_address, **options)
     for other in (pooled, remote):

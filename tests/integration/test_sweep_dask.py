@@ -32,7 +32,7 @@ def local(tmp_path_factory):
 def test_dask_cluster_equals_local(processes, local, tmp_path):
     # processes=True: two worker processes over TCP, each compiling the model itself, as on a real cluster.
     network = {"host": "127.0.0.1"} if processes else {}
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=":0",
                                   silence_logs=50, **network) as cluster:
         result = run_sweep(GOOD / "lhs_small.toml", tmp_path / "dask", scheduler=cluster.scheduler_address,
                            chunk_size=CHUNK)
