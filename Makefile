@@ -19,6 +19,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/shuangta run scenarios/baseline.toml scenarios/plan.toml --out results
 	$(BIN)/shuangta plot results/baseline results/plan --out results/plots
+	$(BIN)/shuangta report results/baseline results/plan --out results/report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q || { s=$$?; [ $$s -eq 5 ] && echo "no tests collected" && exit 1; exit $$s; }
