@@ -293,6 +293,11 @@ def _g(x: float) -> str:
     return f"{x:+.3f}"
 
 
+def _held(s: dict) -> str:
+    """``best min-gap +0.012 -> can hold together``: what the search found for one set of targets."""
+    return f"best min-gap {_g(s['best_min_gap'])} -> {'can hold together' if s['feasible'] else 'cannot hold together'}"
+
+
 def contradictions(result: ConsistencyResult) -> list[dict]:
     """One finding per item of plan-figures.md §4: ``{item, claim, kind, verdict, text}``.
 
@@ -340,8 +345,7 @@ def contradictions(result: ConsistencyResult) -> list[dict]:
             "claim": "above-scale enterprises' output +20 %/yr (Ch.6) vs industrial output +24.5 %/yr (same paragraph)",
             "text": (f"both are lower bounds on the same series (Above Scale Industrial Output, {base:.1f} in 2020): 165 in "
                      f"2025 means {_pct(need, 2)}/yr >= 20 %/yr, so T1 implies T21 and they hold together whenever T1 "
-                     f"does. Model: best min-gap {_g(s['best_min_gap'])} -> "
-                     f"{'can hold together' if s['feasible'] else 'cannot hold together'} (T1 {format_number(s['values']['T1'])}, "
+                     f"does. Model: {_held(s)} (T1 {format_number(s['values']['T1'])}, "
                      f"T21 {format_number(s['values']['T21'], 'growth')} at that point). As point forecasts they differ: "
                      f"20 %/yr gives {base * 1.2 ** 5:.1f}, not 165."),
         })
@@ -356,8 +360,7 @@ def contradictions(result: ConsistencyResult) -> list[dict]:
             "verdict": "not a contradiction as inequalities",
             "claim": "retail sales +5 %/yr (Ch.2) vs +15 %/yr to 157 (Ch.5)",
             "text": (f"+5 %/yr 'or more' is a floor: 157 in 2025 means {_pct((157 / base) ** 0.2 - 1, 2)}/yr from "
-                     f"{base:.1f}, which satisfies it, so T11 implies T12. Model: best min-gap {_g(s['best_min_gap'])} -> "
-                     f"{'can hold together' if s['feasible'] else 'cannot hold together'} (retail "
+                     f"{base:.1f}, which satisfies it, so T11 implies T12. Model: {_held(s)} (retail "
                      f"{format_number(s['values']['T11'])} in 2025 at that point). As point forecasts they differ: "
                      f"+5 %/yr gives {base * 1.05 ** 5:.1f}, +15 %/yr {base * 1.15 ** 5:.1f}."),
         })
@@ -374,8 +377,7 @@ def contradictions(result: ConsistencyResult) -> list[dict]:
             "item": 5, "kind": "model", "targets": ["T10", "T9B", "T3"],
             "verdict": "refuted by the model" if s["feasible"] else "confirmed",
             "claim": "tertiary +18 %/yr is 95 % of a doubled GDP, against a 75 % services share",
-            "text": (f"T10 and T9B with T3: best min-gap {_g(s['best_min_gap'])} -> "
-                     f"{'can hold together' if s['feasible'] else 'cannot hold together'} (at that point tertiary "
+            "text": (f"T10 and T9B with T3: {_held(s)} (at that point tertiary "
                      f"{format_number(v['T10'], 'growth')}, services share {_pct(v['T9B'])}, GDP {v['T3']:.1f}; binding: "
                      f"{', '.join(s['binding'])}). Arithmetic: tertiary +18 %/yr gives {ter25:.1f} in 2025, "
                      f"{_pct(ter25 / (2 * gdp0))} of a doubled GDP ({2 * gdp0:.2f}); with a 75 % share it needs GDP >= "
@@ -396,8 +398,7 @@ def contradictions(result: ConsistencyResult) -> list[dict]:
             "item": 6, "kind": "model", "targets": ["T9", "T2", "T3"],
             "verdict": "refuted by the model" if s["feasible"] else "confirmed",
             "claim": "a 20 % secondary share of a doubled GDP needs secondary +27.7 %/yr, against +15 %/yr for industrial value added",
-            "text": (f"T9 and T2 with T3: best min-gap {_g(s['best_min_gap'])} -> "
-                     f"{'can hold together' if s['feasible'] else 'cannot hold together'} (at that point secondary share "
+            "text": (f"T9 and T2 with T3: {_held(s)} (at that point secondary share "
                      f"{_pct(v['T9'])}, industrial value added {format_number(v['T2'], 'growth')}, GDP {v['T3']:.1f}; "
                      f"binding: {', '.join(s['binding'])}). Arithmetic: 20 % of a doubled GDP is {sec25:.1f} from "
                      f"{sec0:.1f}, secondary {_pct((sec25 / sec0) ** 0.2 - 1)}/yr; T2's +15 %/yr is a floor, so as "
@@ -412,8 +413,8 @@ def contradictions(result: ConsistencyResult) -> list[dict]:
         v = s["values"]
         two = ""
         if s2 is not None:
-            two = (f" Read two-sided (|income growth - GDP growth| <= 0.5 point, T8 and its upper side T8U) with T6: best "
-                   f"min-gap {_g(s2['best_min_gap'])} -> {'can hold together' if s2['feasible'] else 'cannot hold together'} "
+            two = (f" Read two-sided (|income growth - GDP growth| <= 0.5 point, T8 and its upper side T8U) with T6: "
+                   f"{_held(s2)} "
                    f"(T8 {format_number(s2['values']['T8'], 'growth_vs')}, T6 {format_number(s2['values']['T6'], 'growth')}).")
         why = ""
         if "T6" in singles and "T8" in search_ids(result):
@@ -431,8 +432,8 @@ def contradictions(result: ConsistencyResult) -> list[dict]:
             "item": 7, "kind": "model", "targets": ["T6", "T8"] + (["T8U"] if s2 is not None else []),
             "verdict": verdict,
             "claim": "income 'in step with' growth (T8) vs a fixed +15 %/yr (T6)",
-            "text": (f"T8 as encoded is a floor (real income growth >= real GDP growth - 0.5 point). T6 and T8: best min-gap "
-                     f"{_g(s['best_min_gap'])} -> {'can hold together' if s['feasible'] else 'cannot hold together'} "
+            "text": (f"T8 as encoded is a floor (real income growth >= real GDP growth - 0.5 point). T6 and T8: "
+                     f"{_held(s)} "
                      f"(T6 {format_number(v['T6'], 'growth')}, T8 {format_number(v['T8'], 'growth_vs')})." + why + two),
         })
     return out

@@ -109,8 +109,9 @@ from sim.sweep import (
 # The sweep files' own validators, messages and folder handling, so that both kinds of file read alike.
 from sim.sweep import _base as _base_name
 from sim.sweep import _base_params as sweep_base_params
-from sim.sweep import _count, _custom, _factor, _factor_rules, _identifier, _lock, _meaning, _parquet_bytes
-from sim.sweep import _read_manifest, _seed, _suggest, _text, _variable, _write_manifest, _year
+from sim.sweep import _claim_folder, _count, _custom, _each_factor, _factor, _factor_rules, _identifier, _key_parts
+from sim.sweep import _lock, _meaning, _one_of, _parquet_bytes, _read_manifest, _schema_version_of, _seed, _suggest
+from sim.sweep import _text, _type_problem, _validation_problems, _variable, _variable_problem, _write_manifest, _year
 from sim.sweep import _translate as sweep_translate
 from sim.targets import Target, ensemble_gaps, ensemble_quantities, load_targets
 
@@ -184,20 +185,8 @@ Problem = tuple[str, str, str]
 # --------------------------------------------------------------------------
 
 
-def _schema_version(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value == SCHEMA_VERSION:
-        return value
-    raise _custom("must be {v} (the only version of the sensitivity format this program reads); got {got}",
-                  v=SCHEMA_VERSION, got=_show(value))
-
-
-def _method(value: Any) -> str:
-    if isinstance(value, str) and value in METHODS:
-        return value
-    if not isinstance(value, str):
-        raise _custom("must be one of {allowed}; got {got}", allowed=", ".join(METHODS), got=_show(value))
-    raise _custom("unknown method {got}; allowed: {allowed}{hint}", got=repr(value), allowed=", ".join(METHODS),
-                  hint=_suggest(value, METHODS))
+_schema_version = _schema_version_of("sensitivity", SCHEMA_VERSION)
+_method = _one_of("method", METHODS)
 
 
 def _quantity(value: Any) -> str:
@@ -321,30 +310,15 @@ def _translate(error: dict, label: str, doc: dict) -> Problem:
         parts, rest, section, allowed = [_metric_label(entry, loc[1])], loc[2:], "in [[metric]]", _METRIC_KEYS
     else:
         parts, rest, section, allowed = [], loc, "at the top level", _TOP_KEYS
-    item = None
-    for p in rest:
-        if isinstance(p, int):
-            item = p + 1
-        else:
-            parts.append(str(p))
+    parts, item = _key_parts(parts, rest)
     key = ".".join(parts)
     kind, value = error["type"], error.get("input")
-    prefix = f"item {item}: " if item is not None else ""
     if kind == "missing":
         what = _MISSING.get(key, "")
         return (label, key, "required key is missing" + (f" ({what})" if what else ""))
-    if kind == "extra_forbidden":
-        bad = str(rest[-1]) if rest else key
-        return (label, key, f"unknown key {bad!r} {section}; allowed: {', '.join(allowed)}{_suggest(bad, allowed)}")
-    if kind == "list_type":
-        if key in ("factor", "metric"):
-            return (label, key, f"must be an array of tables, written [[{key}]]; got {_show(value)}")
-        return (label, key, f"must be an array [...]; got {_show(value)}")
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return (label, key, f"{prefix}must be a table; got {_show(value)}")
-    if kind == "sweep":  # our validators' messages (PydanticCustomError of sim.sweep)
-        return (label, key, prefix + " ".join(str(error["msg"]).split()))
-    return (label, key, prefix + " ".join(f"{error['msg']}; got {_show(value)}".split()))
+    if kind == "list_type" and key in ("factor", "metric"):
+        return (label, key, f"must be an array of tables, written [[{key}]]; got {_show(value)}")
+    return _type_problem(error, label, key, item, rest, section, allowed)
 
 
 def _min_n(method: str, harmonics: int) -> int:
@@ -376,15 +350,7 @@ def _rules(parsed: SensitivityFile, label: str, overridden: set[str]) -> list[Pr
         why = (f"FAST needs N > 4 M^2 = {least - 1} with harmonics M = {parsed.harmonics}" if method == "fast"
                else "the bootstrap confidence intervals need at least 2")
         problems.append((label, "n", f"{n} is too small for method {method!r}: {why}{given('n')}"))
-    if not parsed.factor:
-        problems.append((label, "factor", "no factors; give at least one [[factor]] table"))
-    seen: dict[str, int] = {}
-    for i, f in enumerate(parsed.factor):
-        key = f"factor.{f.name}"
-        if f.name in seen:
-            problems.append((label, key, f"factor given twice (entries {seen[f.name] + 1} and {i + 1})"))
-            continue
-        seen[f.name] = i
+    for key, f in _each_factor(parsed.factor, label, problems):
         if f.values is not None:
             problems.append((label, f"{key}.values", "values make a grid, which a sensitivity study cannot analyse; "
                              "give bounds = [lower, upper] with a distribution"))
@@ -453,13 +419,7 @@ def read_sensitivity_file(path: str | Path, overrides: dict | None = None
     try:
         parsed = SensitivityFile.model_validate(doc)
     except ValidationError as exc:
-        seen = set()
-        for e in exc.errors():
-            p = _translate(e, label, doc)
-            if p not in seen:
-                seen.add(p)
-                problems.append(p)
-        return None, problems
+        return None, problems + _validation_problems(exc, label, doc, _translate)
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     unknown = sorted(set(given) - {"method", "n", "second_order", "time_resolved"})
     if unknown:
@@ -606,19 +566,10 @@ def _metric_problems(parsed: SensitivityFile, label: str, model, base: Scenario 
                      ) -> tuple[list[Metric], list[Problem]]:
     problems: list[Problem] = []
     metrics: list[Metric] = []
-    outputs = list(getattr(model, "outputs", None) or [])
-    known, everything = set(outputs), set(getattr(model, "variables", []) or [])
     start = float(model.settings["initial_time"])
     final = float(base.run.final_time) if base is not None and base.run.final_time else float(model.settings["final_time"])
     saved = set(_saved_years(model, start, final))
     why = " (the base scenario's final_time)" if base is not None and base.run.final_time else ""
-
-    def variable_problem(key: str, v: str) -> str | None:
-        if v in known:
-            return None
-        if v in everything:
-            return f"{v!r} is a lookup table, not a variable with a value each year"
-        return f"unknown model variable {v!r}" + _suggest(v, outputs)
 
     def year_problem(y: int) -> str | None:
         if not start <= y <= final:
@@ -639,7 +590,7 @@ def _metric_problems(parsed: SensitivityFile, label: str, model, base: Scenario 
             if not t.evaluable or not t.variable:
                 problems.append((label, f"{key}.target", f"target {t.id} cannot be evaluated by the model: {t.reason}"))
                 continue
-            bad = [p for v in t.variables() if (p := variable_problem(key, v))]
+            bad = [p for v in t.variables() if (p := _variable_problem(v, model))]
             if bad:
                 problems.append((label, f"{key}.target", f"target {t.id} reads a variable the model lacks: {bad[0]}"))
                 continue
@@ -649,7 +600,7 @@ def _metric_problems(parsed: SensitivityFile, label: str, model, base: Scenario 
                 continue
             metrics.append(Metric(name=name, kind="target", target=t, quantity=m.quantity or "value"))
             continue
-        problem = variable_problem(key, m.variable)
+        problem = _variable_problem(m.variable, model)
         if problem:
             problems.append((label, f"{key}.variable", problem))
         years = [m.year] if m.year is not None else list(m.growth)
@@ -663,11 +614,8 @@ def _metric_problems(parsed: SensitivityFile, label: str, model, base: Scenario 
             else:
                 metrics.append(Metric(name=name, kind="growth", variable=m.variable, growth=(m.growth[0], m.growth[1])))
     for v in parsed.time_resolved_variables or ():
-        if v in known:
-            continue
-        msg = (f"{v!r} is a lookup table, not a variable with a value each year" if v in everything
-               else f"unknown model variable {v!r}" + _suggest(v, outputs))
-        problems.append((label, "time_resolved_variables", msg))
+        if (problem := _variable_problem(v, model)) is not None:
+            problems.append((label, "time_resolved_variables", problem))
     return metrics, problems
 
 
@@ -1096,19 +1044,9 @@ def _salib_version() -> str | None:
 
 def _check_folder(folder: Path, resume: bool) -> None:
     """Refuse, before anything is drawn or written, a folder that holds something else."""
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder}: exists and is not a folder")
-    entries = [p for p in folder.iterdir() if p.name != ".lock"] if folder.is_dir() else []
-    if not entries:
-        return
-    manifest = _read_manifest(folder) or {}
-    content = ((manifest.get("extra") or {}).get("sweep") or {}).get("content") or {}
-    is_study = content.get("kind") == "sensitivity"
-    if not resume:
-        what = "a sensitivity study" if is_study else "files"
-        raise InputError(f"{folder}: already holds {what}; pass --resume to continue that study, or choose another --out")
-    if not is_study:
-        raise InputError(f"{folder}: not a sensitivity study folder (no sensitivity manifest.json); cannot resume into it")
+    _claim_folder(folder, resume, "sensitivity", "sensitivity study", "study",
+                  lambda m: (((m.get("extra") or {}).get("sweep") or {}).get("content") or {}).get("kind")
+                  == "sensitivity")
 
 
 def _read_back(folder: Path, study: Study) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], int]:

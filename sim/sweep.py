@@ -193,11 +193,19 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def _schema_version(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value == SCHEMA_VERSION:
-        return value
-    raise _custom("must be {v} (the only version of the sweep format this program reads); got {got}",
-                  v=SCHEMA_VERSION, got=_show(value))
+def _schema_version_of(fmt: str, version: int) -> Callable[[Any], int]:
+    """A validator accepting only ``version``, the one version of the ``fmt`` format ("sweep") this program reads."""
+
+    def check(value: Any) -> int:
+        if isinstance(value, int) and not isinstance(value, bool) and value == version:
+            return value
+        raise _custom("must be {v} (the only version of the {fmt} format this program reads); got {got}",
+                      v=version, fmt=fmt, got=_show(value))
+
+    return check
+
+
+_schema_version = _schema_version_of("sweep", SCHEMA_VERSION)
 
 
 def _identifier(value: Any) -> str:
@@ -233,22 +241,22 @@ def _count(value: Any) -> int:
     raise _custom("must be a whole number of runs >= 1; got {got}", got=_show(value))
 
 
-def _method(value: Any) -> str:
-    if isinstance(value, str) and value in METHODS:
-        return value
-    if not isinstance(value, str):
-        raise _custom("must be one of {allowed}; got {got}", allowed=", ".join(METHODS), got=_show(value))
-    raise _custom("unknown method {got}; allowed: {allowed}{hint}", got=repr(value), allowed=", ".join(METHODS),
-                  hint=_suggest(value, METHODS))
+def _one_of(what: str, choices: Sequence[str]) -> Callable[[Any], str]:
+    """A validator accepting one of ``choices`` (``what`` names it in the message, e.g. "method")."""
+
+    def check(value: Any) -> str:
+        if isinstance(value, str) and value in choices:
+            return value
+        if not isinstance(value, str):
+            raise _custom("must be one of {allowed}; got {got}", allowed=", ".join(choices), got=_show(value))
+        raise _custom("unknown {what} {got}; allowed: {allowed}{hint}", what=what, got=repr(value),
+                      allowed=", ".join(choices), hint=_suggest(value, choices))
+
+    return check
 
 
-def _distribution(value: Any) -> str:
-    if isinstance(value, str) and value in DISTRIBUTIONS:
-        return value
-    if not isinstance(value, str):
-        raise _custom("must be one of {allowed}; got {got}", allowed=", ".join(DISTRIBUTIONS), got=_show(value))
-    raise _custom("unknown distribution {got}; allowed: {allowed}{hint}", got=repr(value),
-                  allowed=", ".join(DISTRIBUTIONS), hint=_suggest(value, DISTRIBUTIONS))
+_method = _one_of("method", METHODS)
+_distribution = _one_of("distribution", DISTRIBUTIONS)
 
 
 def _year(value: Any) -> int:
@@ -339,45 +347,66 @@ def _translate(error: dict, label: str, doc: dict) -> Problem:
     """One pydantic error as ``(file, key, message)``."""
     loc = list(error["loc"])
     parts: list[str] = []
-    item = None
     if len(loc) >= 2 and loc[0] == "factor" and isinstance(loc[1], int):
         parts.append(_factor_label(doc, loc[1]))
         rest = loc[2:]
-        section = "[[factor]]"
+        section = "in [[factor]]"
         allowed = _FACTOR_KEYS
     else:
         rest = loc
-        section = "[outputs]" if loc[:1] == ["outputs"] else "at the top level"
+        section = "in [outputs]" if loc[:1] == ["outputs"] else "at the top level"
         allowed = _OUTPUT_KEYS if loc[:1] == ["outputs"] else _TOP_KEYS
-    for p in rest:
-        if isinstance(p, int):
-            item = p + 1
-        else:
-            parts.append(str(p))
+    parts, item = _key_parts(parts, rest)
     key = ".".join(parts)
     kind, value = error["type"], error.get("input")
-    prefix = f"item {item}: " if item is not None else ""
     if kind == "missing":
         what = _MISSING.get(key) or _MISSING.get(parts[-1] if parts else "", "")
         if key.endswith(".name") and key.startswith("factor["):
             what = _MISSING["name_of_factor"]
         return (label, key, "required key is missing" + (f" ({what})" if what else ""))
+    if kind == "list_type" and key == "factor":
+        return (label, key, f"must be an array of tables, written [[factor]]; got {_show(value)}")
+    if kind in ("model_type", "model_attributes_type", "dict_type") and key == "outputs":
+        return (label, key, f"must be a table [outputs] with variables and years; got {_show(value)}")
+    return _type_problem(error, label, key, item, rest, section, allowed)
+
+
+def _key_parts(parts: list[str], rest: Sequence) -> tuple[list[str], int | None]:
+    """The parts of an error location's key (``parts``, then the names in ``rest``), and its 1-based list item."""
+    parts, item = list(parts), None
+    for p in rest:
+        if isinstance(p, int):
+            item = p + 1
+        else:
+            parts.append(str(p))
+    return parts, item
+
+
+def _type_problem(error: dict, label: str, key: str, item: int | None, rest: Sequence, section: str,
+                  allowed: Sequence[str]) -> Problem:
+    """The messages shared by sweep and sensitivity files: unknown keys, wrong types, our validators' words.
+
+    ``section`` says where an unknown key stands ("at the top level", "in [[factor]]"); ``allowed`` the keys there.
+    """
+    kind, value = error["type"], error.get("input")
+    prefix = f"item {item}: " if item is not None else ""
     if kind == "extra_forbidden":
         bad = str(rest[-1]) if rest else key
-        hint = _suggest(bad, allowed)
-        where = section if section.startswith("at ") else f"in {section}"
-        return (label, key, f"unknown key {bad!r} {where}; allowed: {', '.join(allowed)}{hint}")
+        return (label, key, f"unknown key {bad!r} {section}; allowed: {', '.join(allowed)}{_suggest(bad, allowed)}")
     if kind == "list_type":
-        if key == "factor":
-            return (label, key, f"must be an array of tables, written [[factor]]; got {_show(value)}")
         return (label, key, f"must be an array [...]; got {_show(value)}")
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        if key == "outputs":
-            return (label, key, f"must be a table [outputs] with variables and years; got {_show(value)}")
         return (label, key, f"{prefix}must be a table; got {_show(value)}")
-    if kind == "sweep":
+    if kind == "sweep":  # our validators' messages (PydanticCustomError of _custom)
         return (label, key, prefix + " ".join(str(error["msg"]).split()))
     return (label, key, prefix + " ".join(f"{error['msg']}; got {_show(value)}".split()))
+
+
+def _validation_problems(exc: ValidationError, label: str, doc: dict,
+                         translate: Callable[[dict, str, dict], Problem]) -> list[Problem]:
+    """Each of pydantic's errors as ``(file, key, message)`` by ``translate``, each problem once, in order."""
+    seen: set[Problem] = set()
+    return [p for p in (translate(e, label, doc) for e in exc.errors()) if not (p in seen or seen.add(p))]
 
 
 def _read_toml(path: Path, label: str) -> tuple[dict | None, list[Problem]]:
@@ -461,6 +490,22 @@ def _factor_rules(f: FactorTable, key: str, label: str, method: str) -> list[Pro
     return problems
 
 
+def _each_factor(factors: Sequence[FactorTable], label: str, problems: list[Problem]
+                 ) -> Iterator[tuple[str, FactorTable]]:
+    """``(factor.<name>, table)`` for each factor named for the first time; no factors, or a name given
+    twice, is appended to ``problems`` (in file order, between the problems the caller adds)."""
+    if not factors:
+        problems.append((label, "factor", "no factors; give at least one [[factor]] table"))
+    seen: dict[str, int] = {}
+    for i, f in enumerate(factors):
+        key = f"factor.{f.name}"
+        if f.name in seen:
+            problems.append((label, key, f"factor given twice (entries {seen[f.name] + 1} and {i + 1})"))
+            continue
+        seen[f.name] = i
+        yield key, f
+
+
 def _rules(parsed: SweepFile, label: str) -> list[Problem]:
     """Rules between keys (stage 1, after the types are right)."""
     problems: list[Problem] = []
@@ -479,15 +524,7 @@ def _rules(parsed: SweepFile, label: str) -> list[Problem]:
             m = parsed.n.bit_length()
             problems.append((label, "n", f"sobol-sequence needs n a power of 2 for its balance properties; "
                              f"{parsed.n} is not (nearest: {2 ** (m - 1)} or {2 ** m})"))
-    if not parsed.factor:
-        problems.append((label, "factor", "no factors; give at least one [[factor]] table"))
-    seen: dict[str, int] = {}
-    for i, f in enumerate(parsed.factor):
-        key = f"factor.{f.name}"
-        if f.name in seen:
-            problems.append((label, key, f"factor given twice (entries {seen[f.name] + 1} and {i + 1})"))
-            continue
-        seen[f.name] = i
+    for key, f in _each_factor(parsed.factor, label, problems):
         problems += _factor_rules(f, key, label, method)
     if method == "grid" and parsed.factor and all(f.values for f in parsed.factor):
         size = math.prod(len(f.values) for f in parsed.factor)
@@ -516,13 +553,7 @@ def read_sweep_file(path: str | Path) -> tuple[SweepFile | None, list[Problem]]:
     try:
         parsed = SweepFile.model_validate(doc)
     except ValidationError as exc:
-        seen = set()
-        for e in exc.errors():
-            p = _translate(e, label, doc)
-            if p not in seen:
-                seen.add(p)
-                problems.append(p)
-        return None, problems
+        return None, problems + _validation_problems(exc, label, doc, _translate)
     problems += _rules(parsed, label)
     return (None if problems else parsed), problems
 
@@ -600,6 +631,16 @@ def _compiled_variables(model) -> list[str]:
     return list(getattr(model, "outputs", None) or [])
 
 
+def _variable_problem(name: str, model) -> str | None:
+    """Why ``name`` is not a variable with a value each year of ``model``'s run (None when it is one)."""
+    outputs = _compiled_variables(model)
+    if name in outputs:
+        return None
+    if name in (getattr(model, "variables", []) or []):
+        return f"{name!r} is a lookup table, not a variable with a value each year"
+    return f"unknown model variable {name!r}" + _suggest(name, outputs)
+
+
 def _meaning(parsed: SweepFile, path: Path, model, search_dirs: Sequence[Path]) -> tuple[Scenario | None, list[Problem]]:
     label = str(path)
     problems: list[Problem] = []
@@ -631,16 +672,9 @@ def _meaning(parsed: SweepFile, path: Path, model, search_dirs: Sequence[Path]) 
                                                   allowed_kinds=kinds, window=window, prefix="factor"):
                     problems.append((lab, f"factor.{f.name}.{what}", msg))
 
-    outputs = _compiled_variables(model)
-    known = set(outputs)
-    everything = set(getattr(model, "variables", []) or [])
     for v in parsed.outputs.variables:
-        if v in known:
-            continue
-        if v in everything:
-            problems.append((label, "outputs.variables", f"{v!r} is a lookup table, not a variable with a value each year"))
-        else:
-            problems.append((label, "outputs.variables", f"unknown model variable {v!r}" + _suggest(v, outputs)))
+        if (problem := _variable_problem(v, model)) is not None:
+            problems.append((label, "outputs.variables", problem))
     saveper = float(model.settings.get("saveper") or 1.0)
     for y in parsed.outputs.years:
         if not start <= y <= final:
@@ -1091,22 +1125,37 @@ def _write_manifest(folder: Path, manifest: dict) -> None:
     atomic_write_text(folder / MANIFEST, to_json(manifest) + "\n")
 
 
-def _prepare_folder(folder: Path, sweep: Sweep, sha: str, model_sha: str, resume: bool, chunk_size: int | None,
-                    code: str):
-    """Check what is in ``folder``; return ``(manifest or None, chunk size)``. Raises before writing anything."""
+def _claim_folder(folder: Path, resume: bool, kind: str, what: str, noun: str,
+                  is_kind: Callable[[dict], bool]) -> dict | None:
+    """Refuse, before anything is written, an output folder that holds something else; return its manifest.
+
+    None for a folder that is missing or empty (the lock file aside). A folder with files is refused
+    unless ``resume`` is given and its manifest ``is_kind``; ``kind`` ("sweep"), ``what`` ("sweep",
+    "sensitivity study") and ``noun`` ("sweep", "study") word the messages.
+    """
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: exists and is not a folder")
     entries = [p for p in folder.iterdir() if p.name != LOCK] if folder.is_dir() else []
     if not entries:
-        return None, chunk_size or min(DEFAULT_CHUNK_SIZE, sweep.runs)
+        return None
     manifest = _read_manifest(folder)
-    is_sweep = manifest is not None and (manifest.get("extra") or {}).get("kind") == "sweep"
+    ok = manifest is not None and is_kind(manifest)
     if not resume:
-        what = "a sweep" if is_sweep else "files"
-        raise InputError(f"{folder}: already holds {what}; pass --resume to continue that sweep, "
+        held = f"a {what}" if ok else "files"
+        raise InputError(f"{folder}: already holds {held}; pass --resume to continue that {noun}, "
                          "or choose another --out")
-    if not is_sweep:
-        raise InputError(f"{folder}: not a sweep folder (no sweep manifest.json); cannot resume into it")
+    if not ok:
+        raise InputError(f"{folder}: not a {what} folder (no {kind} manifest.json); cannot resume into it")
+    return manifest
+
+
+def _prepare_folder(folder: Path, sweep: Sweep, sha: str, model_sha: str, resume: bool, chunk_size: int | None,
+                    code: str):
+    """Check what is in ``folder``; return ``(manifest or None, chunk size)``. Raises before writing anything."""
+    manifest = _claim_folder(folder, resume, "sweep", "sweep", "sweep",
+                             lambda m: (m.get("extra") or {}).get("kind") == "sweep")
+    if manifest is None:
+        return None, chunk_size or min(DEFAULT_CHUNK_SIZE, sweep.runs)
     stored = manifest["extra"]["sweep"]
     if manifest.get("model", {}).get("sha256") != model_sha:
         raise InputError(f"{folder}: the model changed since this sweep started (SHA-256 "

@@ -98,3 +98,23 @@ $192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|96,96,1
 def mdl_control(time_step: float = 0.25) -> str:
     """The end of a toy ``.mdl`` written by a test: the control section (2020-2030, SAVEPER 1) and an empty sketch."""
     return _MDL_CONTROL.format(time_step=time_step)
+
+
+def assert_problems_match(problems, path, expected) -> None:
+    """Every problem names the file ``path``; each ``(key, fragment)`` of ``expected`` is raised, and nothing else."""
+    assert all(f == str(path) for f, _, _ in problems), problems
+    for key, fragment in expected:  # every expected problem is raised ...
+        assert any(k == key and fragment in m for _, k, m in problems), (key, fragment, problems)
+    for _, k, m in problems:  # ... and nothing else
+        assert any(k == key and fragment in m for key, fragment in expected), (k, m)
+
+
+def assert_refused_without_writing(result, path, expected, out, work) -> None:
+    """A command refused the file ``path``: exit status 2, the first of ``expected`` in the message, and neither
+    ``out`` nor anything in the working folder ``work`` written."""
+    assert result.exit_code == 2, result.output
+    key, fragment = expected[0]
+    assert f"error: {path}: {key + ': ' if key else ''}" in result.output
+    assert fragment in result.output
+    assert not out.exists()
+    assert list(work.iterdir()) == []
