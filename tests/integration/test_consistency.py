@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from sim.consistency import check_consistency, format_consistency, write_consistency
+from sim.consistency import SECTION4_FILE, check_consistency, contradictions, format_consistency, write_consistency
+from sim.history import HISTORY_FILE
+from sim.targets import DEFAULT_TARGETS
 from sim.model import load_model
 from sim.targets import load_targets
 from test_reach import TOY, write_toy_base, write_toy_targets
@@ -75,6 +77,38 @@ def test_plan_section4_on_the_real_model(model):
     assert "272.5" in lines[5]["text"] and "95.4 %" in lines[5]["text"]  # plan-figures §4 item 5 arithmetic
     assert lines[1]["verdict"] == lines[2]["verdict"] == "confirmed"
     assert lines[7]["verdict"] == "not checked"
+
+
+def test_section4_numbers_are_read_not_typed(model, tmp_path):
+    # §4's numbers come from the targets, the §4 data file, history.csv and the model: change each copy, the text follows
+    result = check_consistency(model, target_ids=["T1", "T21", "T11", "T12"], samples=64, starts=1, max_iter=5)
+    before = {line["item"]: line for line in contradictions(result)}
+    assert before == {line["item"]: line for line in result.lines}
+    assert "165 / 55 = 3.00" in before[2]["text"] and "+15 %/yr 154.3." in before[4]["text"]
+    assert before[4]["claim"] == "retail sales +5 %/yr (Ch.2) vs +15 %/yr to 157 (Ch.5)"
+
+    targets = tmp_path / "targets.toml"
+    shipped = DEFAULT_TARGETS.read_text(encoding="utf-8")
+    assert shipped.count("threshold = 165.0") == shipped.count("threshold = 0.05") == 1  # T1 and T12
+    targets.write_text(shipped.replace("threshold = 165.0", "threshold = 170.0").replace("threshold = 0.05", "threshold = 0.06"),
+                       encoding="utf-8")
+    section4 = tmp_path / "plan_section4.toml"
+    section4.write_text(SECTION4_FILE.read_text(encoding="utf-8").replace("value = 0.15", "value = 0.12"), encoding="utf-8")
+    history = tmp_path / "history.csv"
+    history.write_text(HISTORY_FILE.read_text(encoding="utf-8").replace("Retail Sales,2020,2020,76.7,", "Retail Sales,2020,2020,70,"),
+                       encoding="utf-8")
+
+    after = {line["item"]: line for line in contradictions(result, targets=targets, section4=section4)}
+    assert "170 / 55 = 3.09" in after[2]["text"] and "25.32 %/yr" in after[2]["text"]  # (170 / 55)^(1/5) - 1
+    assert after[1]["text"].startswith("52.5 (Ch.1) and 55 (Ch.6) differ by 4.8 %; 170 in 2025 needs 25.32 %/yr")
+    assert "+6 %/yr 'or more' is a floor" in after[4]["text"]
+    assert "+6 %/yr gives 102.6, +12 %/yr 135.2." in after[4]["text"]  # 76.7 × 1.06^5, 76.7 × 1.12^5
+    assert after[4]["claim"] == "retail sales +6 %/yr (Ch.2) vs +12 %/yr to 157 (Ch.5)"
+    assert after[3]["verdict"] == before[3]["verdict"]
+
+    moved = {line["item"]: line for line in contradictions(result, history=history)}
+    assert "157 in 2025 means 17.53 %/yr from 70.0" in moved[4]["text"]  # (157 / 70)^(1/5) - 1
+    assert moved[1] == before[1]
 
 
 def test_bad_lever_exits_2_and_writes_nothing(invoke, tmp_path):
