@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -34,6 +33,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.datafile import read_toml
 from sim.errors import InputError, SimError
 from sim.model import DEFAULT_MODEL, MODEL_DIR
 
@@ -121,10 +121,7 @@ class ChecksFile(_Strict):
 def load_checks(path: str | Path = REALITY_CHECKS) -> ChecksFile:
     """Read the validation data file (structure checked; names are checked when the tests run)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: cannot read validation data: {exc}") from None
+    data = read_toml(path, "validation data file")
     try:
         return ChecksFile.model_validate(data)
     except ValidationError as exc:

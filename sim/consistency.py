@@ -32,7 +32,6 @@ import itertools
 import math
 import sys
 import time as _time
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
@@ -41,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+from sim.datafile import read_toml
 from sim.errors import InputError
 from sim.model import Model
 from sim.reach import (
@@ -86,14 +86,7 @@ def load_section4(path: str | Path | None = None) -> dict:
     Problems raise :class:`InputError` listing them all.
     """
     path = Path(path) if path is not None else SECTION4_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: §4 data file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read §4 data file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "§4 data file")
     problems: list[str] = []
     if data.get("schema_version", 1) != 1:
         problems.append(f"unsupported schema_version {data['schema_version']!r} (this version reads 1)")

@@ -61,7 +61,7 @@ import pandas as pd
 
 from sim.errors import InputError, SimError
 from sim.results import atomic_write_text, build_manifest, finish_manifest, to_json, write_run
-from sim.targets import Target, ensemble_gaps, evaluate, format_number, load_targets
+from sim.targets import DEFAULT_BASE_YEAR, Target, ensemble_gaps, evaluate, format_number, load_targets
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,7 @@ def _as_target(d: dict) -> Target:
     return Target(id=d["id"], description=d.get("description", ""), description_zh="", section="",
                   variable=d.get("variable", ""), year=int(d["year"]), kind=d["kind"], comparison=d["comparison"],
                   threshold=float(d["threshold"]), arithmetic="", evaluable=True,
-                  base_year=int(d.get("base_year") or 2020), other_variable=d.get("other_variable") or None,
+                  base_year=int(d.get("base_year") or DEFAULT_BASE_YEAR), other_variable=d.get("other_variable") or None,
                   aggregate=d.get("aggregate") or None)
 
 

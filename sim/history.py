@@ -57,7 +57,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -66,6 +65,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sim.datafile import read_toml
 from sim.errors import InputError, ModelError
 from sim.model import DEFAULT_MODEL, MODEL_DIR, file_sha256, read_calibration
 
@@ -284,11 +284,7 @@ def load_spec(path: str | Path, model_path: str | Path = DEFAULT_MODEL) -> Calib
     from sim.compiler import compile_model
 
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-        content = tomllib.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: cannot read calibration spec: {exc}") from None
+    content = read_toml(path, "calibration spec")
     try:
         spec = SpecFile.model_validate(content)
     except ValidationError as exc:
@@ -370,7 +366,7 @@ def load_spec(path: str | Path, model_path: str | Path = DEFAULT_MODEL) -> Calib
     if problems:
         raise InputError(f"{path}: " + "; ".join(problems))
     result = CalibrationSpec(
-        path=path, sha256=hashlib.sha256(raw).hexdigest(), content=content, file=spec,
+        path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(), content=content, file=spec,
         history=history, history_path=history_path, free=free, model_path=model_path,
     )
     if result.observations().empty:

@@ -27,7 +27,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.errors import InputError
 from sim.results import RunResult, atomic_write_bytes, read_run
-from sim.targets import format_number, verdict_word
+from sim.targets import DEFAULT_BASE_YEAR, format_number, verdict_word
 
 #: Variables drawn, in order, when a folder has them.
 KEY_VARIABLES = (
@@ -66,6 +66,7 @@ UNITS = {
 #: Variables stored as fractions and shown as percentages.
 FRACTIONS = {"Unemployment Rate"}
 
+#: The plan period shaded in the charts: the 14th Five-Year Plan, 2021-2025 (the plan's title).
 PLAN_START, PLAN_END = 2021, 2025
 COLOURS = {True: "#2e8b57", False: "#c0392b", None: "#b8b8b8"}
 DPI = 120
@@ -136,7 +137,7 @@ def _draw_targets(ax, variable, rows, present, fraction) -> None:
         threshold = float(row.get("target"))
         year = float(row.get("year"))
         base_year = row.get("base_year")
-        base_year = 2020.0 if base_year is None or pd.isna(base_year) else float(base_year)
+        base_year = float(DEFAULT_BASE_YEAR) if base_year is None or pd.isna(base_year) else float(base_year)
         aggregate = row.get("aggregate") or None
         if isinstance(aggregate, float) and math.isnan(aggregate):
             aggregate = None

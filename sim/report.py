@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, SimError
-from sim.results import MANIFEST, atomic_write_text, read_run, read_targets_csv
+from sim.results import MANIFEST, atomic_write_text, read_run
 from sim.targets import Target, format_number, load_targets
 
 log = logging.getLogger(__name__)

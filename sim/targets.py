@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import difflib
 import math
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.datafile import read_toml
 from sim.errors import InputError
 
 #: The targets file shipped with the package.
@@ -214,14 +214,7 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
     :class:`~sim.errors.InputError` naming the file and each target id.
     """
     path = Path(path) if path is not None else DEFAULT_TARGETS
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: targets file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read targets file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "targets file")
 
     problems: list[str] = []
     for key in data:
