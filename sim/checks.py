@@ -79,6 +79,7 @@ class Bound(_Strict):
     min: float | None = None
     max: float | None = None
     le: str | None = None
+    le_rtol: float = Field(default=EQUAL_RTOL, ge=0, description="Relative slack of 'le', with its reason in the data file.")
     min_growth: float | None = None
     max_growth: float | None = None
 
@@ -238,7 +239,7 @@ def _violations(label: str, values: dict, i: int, times: np.ndarray, bounds: lis
                 out.append(f"{label}: {b.variable} = {v[k]:.4g} in {times[k]:g}, above {b.max:g}")
             if b.le is not None:
                 other = values[b.le][i]
-                over = v > other * (1 + EQUAL_RTOL)
+                over = v > other * (1 + b.le_rtol)
                 if np.any(over):
                     k = int(np.argmax(over))
                     out.append(f"{label}: {b.variable} = {v[k]:.6g} exceeds {b.le} = {other[k]:.6g} in {times[k]:g}")
