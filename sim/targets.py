@@ -58,7 +58,9 @@ REQUIRED = (
     "arithmetic",
     "evaluable",
 )
-OPTIONAL = ("reason", "base_year", "other_variable", "aggregate")
+OPTIONAL = ("reason", "base_year", "other_variable", "aggregate", "basis")
+#: Price basis of a target as the plan states it; the model compares it with a variable on the same basis.
+BASES = ("comparable", "current", "ratio", "count")
 
 #: Columns of :func:`evaluate`'s result, in order. The last three are kept so a
 #: result table can be read on its own (plots draw growth paths from it).
@@ -82,6 +84,7 @@ COLUMNS = (
     "base_year",
     "other_variable",
     "aggregate",
+    "basis",
 )
 
 
@@ -104,6 +107,7 @@ class Target:
     base_year: int = DEFAULT_BASE_YEAR
     other_variable: str | None = None
     aggregate: str | None = None
+    basis: str = ""
 
     def variables(self) -> tuple[str, ...]:
         """The model variables this target reads."""
@@ -141,7 +145,7 @@ def _check_entry(entry, index: int) -> tuple[Target | None, list[str]]:
     for key in ("id", "description", "description_zh", "section", "variable", "arithmetic"):
         if not isinstance(entry[key], str):
             bad(f"{key!r} must be a string")
-    for key in ("reason", "other_variable", "aggregate"):
+    for key in ("reason", "other_variable", "aggregate", "basis"):
         if key in entry and not isinstance(entry[key], str):
             bad(f"{key!r} must be a string")
     for key in ("year", "base_year"):
@@ -176,6 +180,9 @@ def _check_entry(entry, index: int) -> tuple[Target | None, list[str]]:
         bad("kind 'growth_vs' needs 'other_variable'")
     if kind in KINDS and kind != "growth_vs" and other:
         bad(f"'other_variable' applies to growth_vs targets only, not {kind!r}")
+    basis = entry.get("basis", "")
+    if basis and basis not in BASES:
+        bad(f"unknown basis {basis!r}; allowed: {', '.join(BASES)}{_hint(basis, BASES)}")
     reason = entry.get("reason", "")
     if entry["evaluable"]:
         if not entry["variable"].strip():
@@ -202,6 +209,7 @@ def _check_entry(entry, index: int) -> tuple[Target | None, list[str]]:
             base_year=base_year,
             other_variable=other,
             aggregate=aggregate,
+            basis=basis,
         ),
         [],
     )

@@ -14,9 +14,13 @@ from conftest import SCENARIOS
 from sim.run import run_spec, simulate, simulate_pysd
 from sim.scenario import load_scenario
 
-RELATIVE = 1e-9
+RELATIVE = 1e-8
 # A variable that passes through zero (a net hiring flow in equilibrium) is compared
-# relative to its largest magnitude over the run: 1e-9 of its own scale.
+# relative to its largest magnitude over the run. 1e-8, not 1e-9: hiring flows net
+# large hires against exits, and the exit term that removes jobs beyond the labour
+# force acts within one time step (Excess Employment Removal Time = TIME STEP), which
+# multiplies last-digit differences of numpy's power (a few ulp from C's pow, see
+# sim/compiler.py) by 16; with exact_power the runner matches PySD to 1e-9.
 N_RANDOM = 200
 BATCHES = 4
 
