@@ -112,11 +112,39 @@ class RealityCheck(_Strict):
     expect: list[Expectation]
 
 
+class Range(_Strict):
+    """A documented range a variable must stay in, in the named scenarios and years."""
+
+    variable: str
+    min: float
+    max: float
+    years: list[int]
+    scenarios: list[str] = Field(default_factory=lambda: ["baseline", "plan"])
+    source: str
+
+
+class LeverBox(_Strict):
+    """The whole lever box: every lever and uncertain parameter at its extremes and random corners."""
+
+    corners: int = Field(default=1000, ge=0)
+    seed: int = 0
+    investment_share_max: float = Field(gt=0, description="Largest FAI/GDP in any year (sourced).")
+    investment_share_source: str
+    gdp_multiple_max: float = Field(gt=1, description="Largest GDP ratio final year / start (sourced).")
+    gdp_multiple_source: str
+
+
+class Structure(_Strict):
+    ranges: list[Range] = Field(default_factory=list)
+    lever_box: LeverBox | None = None
+
+
 class ChecksFile(_Strict):
     schema_version: Literal[1]
     settings: Settings = Field(default_factory=Settings)
     bounds: list[Bound] = Field(default_factory=list)
     checks: list[RealityCheck] = Field(default_factory=list)
+    structure: Structure = Field(default_factory=Structure)
 
 
 def load_checks(path: str | Path = REALITY_CHECKS) -> ChecksFile:
@@ -133,7 +161,8 @@ def load_checks(path: str | Path = REALITY_CHECKS) -> ChecksFile:
 # --------------------------------------------------------------------------- helpers
 
 
-def _compiled(model_path):
+def compiled_model(model_path):
+    """The compiled runner with the calibrated defaults (:func:`sim.history.compile_calibrated`)."""
     from sim.history import compile_calibrated
 
     return compile_calibrated(model_path)
@@ -152,7 +181,7 @@ def _lever_values(raw: dict) -> dict:
     return out
 
 
-def _ensemble_params(members: list[dict], steps: np.ndarray, defaults: dict) -> dict:
+def ensemble_params(members: list[dict], steps: np.ndarray, defaults: dict) -> dict:
     """Run parameters for N members, each ``{name: LeverValue}``; others at their defaults.
 
     A name set as a series by any member becomes an (N, S) array, otherwise (N,)."""
@@ -173,14 +202,14 @@ def _ensemble_params(members: list[dict], steps: np.ndarray, defaults: dict) -> 
     return params
 
 
-def _index(times: np.ndarray, year: float) -> int:
+def year_index(times: np.ndarray, year: float) -> int:
     hit = np.flatnonzero(np.isclose(times, year))
     if not len(hit):
         raise InputError(f"year {year:g} is not a saved time of the run ({times[0]:g}-{times[-1]:g})")
     return int(hit[0])
 
 
-def _scenario_levers(name: str, model) -> dict:
+def scenario_levers(name: str, model) -> dict:
     """``{lever: LeverValue}`` of a scenario in ``scenarios/`` (checked against the model)."""
     from sim.scenario import load_scenario
 
@@ -190,7 +219,7 @@ def _scenario_levers(name: str, model) -> dict:
     return dict(load_scenario(path, model).levers)
 
 
-def _check_names(names, variables, what: str) -> None:
+def check_names(names, variables, what: str) -> None:
     missing = sorted(set(names) - set(variables))
     if missing:
         raise InputError(f"{what}: not variables of the model: {', '.join(missing)}")
@@ -275,12 +304,12 @@ def check_extremes(model_path=DEFAULT_MODEL, data: ChecksFile | None = None, kin
 
     data = data or load_checks()
     model = load_model(model_path)
-    cm = _compiled(model_path)
+    cm = compiled_model(model_path)
     levers = model.levers if kind == "lever" else model.uncertainties
     what = "levers" if kind == "lever" else "uncertain parameters"
     members = extreme_members(levers, what)
-    _check_names([b.variable for b in data.bounds] + [b.le for b in data.bounds if b.le], cm.variables, "bounds")
-    params = _ensemble_params([{k: LeverValue.constant(v) for k, v in m.items()} for _, m in members],
+    check_names([b.variable for b in data.bounds] + [b.le for b in data.bounds if b.le], cm.variables, "bounds")
+    params = ensemble_params([{k: LeverValue.constant(v) for k, v in m.items()} for _, m in members],
                               cm.step_times(final_time=data.settings.final_time), cm.constants)
     result = cm.run(params=params, n=len(members), final_time=data.settings.final_time)
     details = []
@@ -304,21 +333,21 @@ def check_integration(model_path=DEFAULT_MODEL, data: ChecksFile | None = None) 
 
     data = data or load_checks()
     s = data.settings
-    cm = _compiled(model_path)
+    cm = compiled_model(model_path)
     model = load_model(model_path)
     outputs = s.main_outputs or list(cm.stocks)
-    _check_names(outputs, cm.variables, "main_outputs")
+    check_names(outputs, cm.variables, "main_outputs")
     scenarios = s.integration_scenarios or [""]
     dt = cm.time_step
     details, worst, rows = [], 0.0, []
     for name in scenarios:
-        levers = _scenario_levers(name, model) if name else {}
+        levers = scenario_levers(name, model) if name else {}
         values = {}
         for k in (1, 2, 4):
             steps = cm.step_times(final_time=s.integration_year, time_step=dt / k)
             params = {n: (v.at(steps) if v.is_series else v.value) for n, v in levers.items()}
             run = cm.run(params=params, return_columns=outputs, final_time=s.integration_year, time_step=dt / k)
-            i = _index(run.times, s.integration_year)
+            i = year_index(run.times, s.integration_year)
             values[k] = np.array([run.values[o][0, i] for o in outputs])
         for k in (2, 4):
             rel = np.abs(values[k] - values[1]) / np.maximum(np.abs(values[1]), 1e-12)
@@ -389,7 +418,7 @@ def check_conservation(model_path=DEFAULT_MODEL, data: ChecksFile | None = None)
 
     data = data or load_checks()
     s = data.settings
-    cm = _compiled(model_path)
+    cm = compiled_model(model_path)
     model = load_model(model_path)
     fine = with_settings(cm, saveper=cm.time_step)
     am = abstract_model(model_path)
@@ -400,7 +429,7 @@ def check_conservation(model_path=DEFAULT_MODEL, data: ChecksFile | None = None)
     final = min(s.final_time or cm.final_time, cm.final_time)
     details, worst, checked, skipped = [], 0.0, set(), []
     for scen in s.conservation_scenarios or [""]:
-        levers = _scenario_levers(scen, model) if scen else {}
+        levers = scenario_levers(scen, model) if scen else {}
         steps = fine.step_times(final_time=final)
         params = {n: (v.at(steps) if v.is_series else v.value) for n, v in levers.items()}
         run = fine.run(params=params, final_time=final)
@@ -505,13 +534,13 @@ def _baseline_out_of_sample(model_path, spec, oos) -> list[str]:
     last = int(oos["year"].max())
     if last <= cm.initial_time:
         return []
-    levers = _scenario_levers("baseline", model)
+    levers = scenario_levers("baseline", model)
     steps = cm.step_times(final_time=last)
     params = {n: (v.at(steps) if v.is_series else v.value) for n, v in levers.items()}
     run = cm.run(params=params, return_columns=sorted(set(oos["variable"])), final_time=last)
     out = []
     for r in oos.itertuples(index=False):
-        value = float(run.values[r.variable][0, _index(run.times, r.year)])
+        value = float(run.values[r.variable][0, year_index(run.times, r.year)])
         out.append(f"2020-start baseline {r.variable} {r.year}: expected {r.data:g}, model {value:.4g} "
                    f"({(value - r.data) / r.data:+.1%})")
     return out
@@ -522,7 +551,7 @@ def _baseline_out_of_sample(model_path, spec, oos) -> list[str]:
 
 def _expectation_failures(e: Expectation, run, i: int, base: int) -> list[str]:
     t = run.times
-    a, b = _index(t, e.from_year), _index(t, e.to)
+    a, b = year_index(t, e.from_year), year_index(t, e.to)
     v = run.values[e.variable][i, a:b + 1]
     out = []
     if e.change is not None:
@@ -561,14 +590,14 @@ def _expectation_failures(e: Expectation, run, i: int, base: int) -> list[str]:
 def check_reality(model_path=DEFAULT_MODEL, data: ChecksFile | None = None) -> CheckResult:
     """Every reality check of the data file, with the model's defaults as baseline, in one ensemble run."""
     data = data or load_checks()
-    cm = _compiled(model_path)
+    cm = compiled_model(model_path)
     if not data.checks:
         return CheckResult("reality checks", True, "no reality checks defined")
-    _check_names([e.variable for c in data.checks for e in c.expect], cm.variables, "reality checks")
+    check_names([e.variable for c in data.checks for e in c.expect], cm.variables, "reality checks")
     final = data.settings.final_time or max(e.to for c in data.checks for e in c.expect)
     steps = cm.step_times(final_time=final)
     members = [{}] + [_lever_values(c.set) for c in data.checks]
-    params = _ensemble_params(members, steps, cm.constants)
+    params = ensemble_params(members, steps, cm.constants)
     columns = sorted({e.variable for c in data.checks for e in c.expect})
     run = cm.run(params=params, n=len(members), return_columns=columns, final_time=final)
     details, passed = [], 0
@@ -597,7 +626,15 @@ TESTS = {
     "conservation": check_conservation,
     "behaviour": check_behaviour,
     "reality": check_reality,
+    "structure": lambda model_path=DEFAULT_MODEL, data=None: _structure().check_ranges(model_path, data),
+    "lever-box": lambda model_path=DEFAULT_MODEL, data=None: _structure().check_lever_box(model_path, data),
 }
+
+
+def _structure():
+    import sim.structure
+
+    return sim.structure
 
 
 def run_checks(model_path=DEFAULT_MODEL, data_path: str | Path = REALITY_CHECKS, only: list[str] | None = None,

@@ -246,7 +246,7 @@ def calibrate_command(spec: str, out: str, apply_: bool, starts: int | None, pro
 @cli.command("check")
 @click.option("--only", "only", multiple=True,
               type=click.Choice(["dimensions", "extremes", "extremes-uncertain", "integration", "conservation",
-                                 "behaviour", "reality"]),
+                                 "behaviour", "reality", "structure", "lever-box"]),
               help="Run only this test (repeatable).")
 @click.option("--data", "data_path", default=None, type=click.Path(dir_okay=False, exists=True),
               help="Validation data [default: model/data/reality_checks.toml].")
