@@ -259,8 +259,7 @@ class ConsistencyResult:
             "unreachable_alone": [a for a, ok in singles[["a", "feasible"]].itertuples(index=False) if not ok],
             "base_2020_values": self.initial_values,
             "plausibility_classes": {"pairs": self.class_counts("pairs"), "alone": self.class_counts("singles")},
-            "plausibility_alone": {a: {"class": c, "binding": b} for a, c, b in
-                                   singles[["a", "class", "binding"]].itertuples(index=False)},
+            "plausibility_alone": {a: info["plausibility"] for a, info in self.singles.items()},
             "plausibility_not_measured": self.not_measured,
             "full_set": self.full,
             "section4_sets": self.sets,

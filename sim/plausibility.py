@@ -52,6 +52,7 @@ from sim.errors import InputError
 __all__ = [
     "ANALOGUES_FILE",
     "CLASSES",
+    "NOT_CLASSIFIED",
     "Assessment",
     "Bound",
     "Quantity",
@@ -71,6 +72,9 @@ ANALOGUES_FILE = Path(__file__).resolve().parent / "data" / "analogues.toml"
 
 #: The classes, from the most to the least plausible; a point's level is its index here.
 CLASSES = ("within_record", "beyond_record_within_analogues", "beyond_analogues", "unreachable")
+
+#: The class of a point with nothing to measure (no applicable quantity, no lever with a record).
+NOT_CLASSIFIED = "not_classified"
 
 #: A value this close to its bound (relative to max(|bound|, 1)) counts as at the bound: rounding, not a finding.
 TOLERANCE = 1e-9
@@ -319,7 +323,8 @@ class Assessment:
 
     @property
     def level(self) -> int:
-        return CLASSES.index(self.cls)
+        """Index in :data:`CLASSES`; -1 when not classified."""
+        return CLASSES.index(self.cls) if self.cls in CLASSES else -1
 
     def to_dict(self) -> dict:
         return {"class": self.cls, "binding": self.binding, "binding_text": self.binding_text(),
@@ -400,7 +405,7 @@ def assess(quantities: Sequence[Quantity], measured: dict, lever_names: Sequence
                           "source": rec.source})
     measured_items = [i for i in items if i["level"] >= 0]
     if not measured_items:
-        return Assessment(CLASSES[0], None, items)
+        return Assessment(NOT_CLASSIFIED, None, items)
     level = max(i["level"] for i in measured_items)
     top = [i for i in measured_items if i["level"] == level]
     outcome = [i for i in top if i["kind"] == "quantity"]
