@@ -43,6 +43,15 @@ from scipy.stats import qmc
 from sim.datafile import read_toml
 from sim.errors import InputError
 from sim.model import Model
+from sim.plausibility import (
+    CLASSES,
+    applicable,
+    assess,
+    load_analogues,
+    point_levels,
+    search_outcomes,
+    unreachable,
+)
 from sim.reach import (
     LEVER_PATH,
     LeverSearch,
@@ -51,6 +60,7 @@ from sim.reach import (
     _gap_to_value,
     _worst,
     evaluable_targets,
+    load_lever_references,
     maximise_min_gap,
     resolve_base,
     select_levers,
@@ -212,6 +222,13 @@ class ConsistencyResult:
     initial_values: dict = field(default_factory=dict)
     #: each target alone: the summary of its best point (gaps of every target there)
     singles: dict = field(default_factory=dict)
+    #: plausibility quantities this study cannot measure (their target or variable is missing)
+    not_measured: list = field(default_factory=list)
+
+    def class_counts(self, which: str = "pairs") -> dict[str, int]:
+        """How many pairs (or targets alone, ``which="singles"``) fall in each plausibility class."""
+        rows = self.pairs() if which == "pairs" else self.matrix[self.matrix["a"] == self.matrix["b"]]
+        return {c: int((rows["class"] == c).sum()) for c in CLASSES}
 
     def square(self) -> pd.DataFrame:
         """The best worst gap as an ``ids × ids`` table (diagonal: each target alone)."""
@@ -241,6 +258,9 @@ class ConsistencyResult:
             "infeasible_pairs": [f"{a}+{b}" for a, b in pairs.loc[~pairs["feasible"], ["a", "b"]].itertuples(index=False)],
             "unreachable_alone": [a for a, ok in singles[["a", "feasible"]].itertuples(index=False) if not ok],
             "base_2020_values": self.initial_values,
+            "plausibility_classes": {"pairs": self.class_counts("pairs"), "alone": self.class_counts("singles")},
+            "plausibility_alone": {a: info["plausibility"] for a, info in self.singles.items()},
+            "plausibility_not_measured": self.not_measured,
             "full_set": self.full,
             "section4_sets": self.sets,
             "section4": self.lines,
@@ -268,6 +288,8 @@ def check_consistency(
     max_iter: int | None = None,
     progress: Progress | None = None,
     section4: str | Path | None = None,
+    analogues: str | Path | None = None,
+    references: str | Path | dict | None = None,
 ) -> ConsistencyResult:
     """Feasibility of every target alone, every pair and the full set over the lever box.
 
@@ -275,6 +297,10 @@ def check_consistency(
     the model can evaluate); ``targets`` is the target list or file (default:
     the plan's). ``levers`` and ``base`` as in :func:`sim.reach.reach`.
     ``section4`` is the §4 data file (default :data:`SECTION4_FILE`).
+    Each set's answer gets a plausibility class (:mod:`sim.plausibility`,
+    ``analogues`` and ``references`` as in :func:`sim.reach.reach`): that of the
+    most plausible point found that meets the set (the sample points and the
+    maximin point; ties: the nearest to the base), or ``unreachable``.
     Deterministic for a given ``seed``.
     """
     started = _time.perf_counter()
@@ -288,6 +314,8 @@ def check_consistency(
     if len(chosen) < 2:
         raise InputError("consistency needs at least two evaluable targets")
     chosen_levers = select_levers(model, levers)
+    refs = references if isinstance(references, dict) else load_lever_references(references)
+    quantities, dropped = applicable(load_analogues(analogues), all_targets, model.compiled.variables)
     base_path = resolve_base(base)
     base_scenario = load_scenario(base_path, model)
     extra = [_t8_upper(t) for t in chosen if t.id == "T8"]
@@ -323,16 +351,40 @@ def check_consistency(
         best[p] = b
     # verify every best point with the same rule as the verdicts (met, not just gap > 0)
     B = np.array([mm.u[best[p]] for p in range(len(sets))])
-    met = search.met(B)
+    # one run for the sample and best points: targets met and plausibility quantities
+    P = np.vstack([U, B])
+    met_all, measured = search_outcomes(search, P, quantities, all_targets)
+    X = search.values(P)
+    levels = point_levels(quantities, measured, search.names, X, refs, search.span)
+    met = met_all[len(U):]
     gaps = _clean(search.gaps(B))
+    near = np.linalg.norm(P - search.u_base, axis=1)
+
+    def plausibility(p: int, feasible: bool) -> dict:
+        """The class of set ``p``: its most plausible point found that meets it, else unreachable."""
+        cols = [search.ids.index(i) for i in sets[p]]
+        if feasible:
+            ok = np.flatnonzero(met_all[:, cols].all(axis=1))
+            i = ok[np.lexsort((near[ok], levels[ok]))[0]]
+        else:
+            i = len(U) + p
+        a = assess(quantities, {q: float(v[i]) for q, v in measured.items()}, search.names, X[i], refs, search.span)
+        if not feasible:
+            worst = min(cols, key=lambda c: gaps[p, c])
+            a = unreachable(a, search.targets[worst], float(_gap_to_value(search.targets[worst], gaps[p, worst])))
+        out = a.to_dict()
+        out["levers_at_point"] = {n: float(v) for n, v in zip(search.names, X[i])}
+        return out
 
     def summary(p: int) -> dict:
         s = sets[p]
         cols = [search.ids.index(i) for i in s]
         x = search.values(B[p])[0]
+        feasible = bool(met[p, cols].all())
         return {
             "targets": list(s),
-            "feasible": bool(met[p, cols].all()),
+            "feasible": feasible,
+            "plausibility": plausibility(p, feasible),
             "best_min_gap": float(gaps[p, cols].min()),
             "gaps": {i: float(gaps[p, c]) for i, c in zip(s, cols)},
             "values": {i: float(_gap_to_value(search.targets[c], gaps[p, c])) for i, c in zip(s, cols)},
@@ -351,6 +403,7 @@ def check_consistency(
         ia, ib = search.ids.index(a), search.ids.index(b)
         row = {
             "a": a, "b": b, "feasible": info["feasible"], "best_min_gap": info["best_min_gap"],
+            "class": info["plausibility"]["class"], "binding": info["plausibility"]["binding_text"],
             "gap_a": float(gaps[p, ia]), "gap_b": float(gaps[p, ib]),
             "value_a": float(_gap_to_value(search.targets[ia], gaps[p, ia])),
             "value_b": float(_gap_to_value(search.targets[ib], gaps[p, ib])),
@@ -367,7 +420,7 @@ def check_consistency(
     result = ConsistencyResult(
         ids=ids, matrix=matrix, full=full, sets=set_info, lines=[], search=search, base=base_path,
         base_name=base_scenario.name, seed=seed, samples=samples, starts=starts, members=search.members,
-        initial_values=initial,
+        initial_values=initial, not_measured=dropped,
     )
     result.singles = single_info
     result.lines = contradictions(result, targets=all_targets, section4=plan)
@@ -709,6 +762,13 @@ def format_consistency(result: ConsistencyResult) -> str:
     full = result.full
     lines.append(f"full set of {len(result.ids)}: {'FEASIBLE' if full['feasible'] else 'infeasible'}, best min-gap "
                  f"{full['best_min_gap']:+.3f} (binding: {', '.join(full['binding'])})")
+    fp = full["plausibility"]
+    lines.append(f"plausibility of the full set: {fp['class']}; binding: {fp['binding_text']}")
+    for which, label in (("singles", "targets alone"), ("pairs", "pairs")):
+        counts = result.class_counts(which)
+        lines.append(f"plausibility, {label}: " + ", ".join(f"{c} {n}" for c, n in counts.items()))
+    singles = result.matrix[result.matrix["a"] == result.matrix["b"]]
+    lines += [f"  {r['a']}: {r['class']}; {r['binding']}" for r in singles.to_dict("records")]
     lines.append("")
     lines.append("plan-figures.md §4:")
     for line in result.lines:

@@ -65,6 +65,7 @@ from scipy.stats import qmc
 from sim.datafile import read_toml
 from sim.errors import InputError, RunError, SimError
 from sim.model import Lever, Model
+from sim.plausibility import Assessment, applicable, assess_frame, load_analogues, unreachable
 from sim.results import atomic_write_text, build_manifest, finish_manifest, to_json, write_run
 from sim.run import run_spec, simulate
 from sim.scenario import SCENARIO_DIR, LeverValue, Scenario, load_scenario
@@ -663,6 +664,8 @@ class ReachResult:
     seconds: float = 0.0
     members: int = 0
     notes: list[str] = field(default_factory=list)
+    #: the plausibility class of the found point (:mod:`sim.plausibility`)
+    plausibility: Assessment | None = None
 
     @property
     def reachable(self) -> bool:
@@ -720,6 +723,7 @@ class ReachResult:
             "met_then": [r["id"] for r in comp.to_dict("records") if r["met"] is True],
             "missed_then": [r["id"] for r in comp.to_dict("records") if r["met"] is False],
             "scenario_levers": {k: v.to_jsonable() for k, v in self.scenario_levers().items()},
+            "plausibility": self.plausibility.to_dict() if self.plausibility is not None else None,
             "notes": self.notes,
             "seconds": self.seconds,
             "runs": self.members,
@@ -809,6 +813,7 @@ def reach(
     starts: int = DEFAULT_STARTS,
     targets: Sequence[Target] | str | Path | None = None,
     references: str | Path | dict | None = None,
+    analogues: str | Path | None = None,
     progress: Progress | None = None,
 ) -> ReachResult:
     """The smallest change to ``levers`` (default: all LEVERs) from ``base`` that meets ``target_ids``.
@@ -816,7 +821,9 @@ def reach(
     ``targets`` is the target list (default: the plan's, :func:`sim.targets.load_targets`)
     or a targets file. ``samples`` Latin-hypercube points and ``starts``
     local searches; see the module docstring for the method and
-    :class:`ReachResult` for what comes back. Bad input raises
+    :class:`ReachResult` for what comes back. The found point is classified
+    with :mod:`sim.plausibility` against ``analogues`` (default
+    ``sim/data/analogues.toml``) and the lever references. Bad input raises
     :class:`InputError` before anything runs.
     """
     started = _time.perf_counter()
@@ -833,6 +840,7 @@ def reach(
     unknown = sorted(set(refs) - set(model.levers))
     if unknown:
         raise InputError(f"lever references name levers the model does not have: {', '.join(unknown)}")
+    quantities, dropped = applicable(load_analogues(analogues), all_targets, model.compiled.variables)
 
     usable = evaluable_targets(model, all_targets)
     search = LeverSearch(model, base_scenario, chosen_levers, usable)
@@ -849,6 +857,9 @@ def reach(
     if series:
         notes.append(f"searched levers that the base sets as time series ({', '.join(series)}) are searched as "
                      "constants; their base value is the base's value in the target year")
+    if dropped:
+        notes.append(f"plausibility quantities not measured (their target or its variable is not in this study): "
+                     f"{', '.join(dropped)}")
 
     if met_at_base:
         point = search.u_base.copy()
@@ -924,12 +935,17 @@ def reach(
             "best_alone_value": best_alone,
         })
     distance = float(np.linalg.norm(point - search.u_base))
+    plausibility = assess_frame(quantities, all_targets, ts, lever_names=search.names, lever_values=point_x,
+                                refs=refs, span=span)
+    if status == "unreachable":
+        short = min(chosen_rows, key=lambda r: r["normalised_gap"])
+        plausibility = unreachable(plausibility, next(t for t in chosen if t.id == short["id"]), short["value"])
     return ReachResult(
         targets=[t.id for t in chosen], base=base_path, base_name=base_scenario.name, status=status,
         distance=distance, worst_gap=worst, seed=seed, levers=levers_frame,
         chosen=pd.DataFrame(chosen_rows), verdicts=verdicts, base_verdicts=base_verdicts, timeseries=ts,
         scenario=scenario, search=search, point=point, seconds=_time.perf_counter() - started,
-        members=search.members, notes=notes,
+        members=search.members, notes=notes, plausibility=plausibility,
     )
 
 
@@ -991,6 +1007,8 @@ def format_reach(result: ReachResult) -> str:
     else:
         head.append("status: NOT REACHABLE inside the lever ranges; the best reachable values "
                     f"(worst normalised gap {result.worst_gap:+.4f}) need distance {result.distance:.4f} (range units)")
+    if result.plausibility is not None:
+        head.append(f"plausibility: {result.plausibility.cls}; binding: {result.plausibility.binding_text()}")
     lines = ["\n".join(head), ""]
     rows = result.levers.to_dict("records")
     table = [["lever", "base", "needed", "change", "Δ range", "2016-2020 record", "plan"]]

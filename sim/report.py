@@ -65,6 +65,7 @@ __all__ = [
     "collect_folders",
     "find_cjk_font",
     "folder_kind",
+    "short_answer",
     "write_report",
 ]
 
@@ -200,6 +201,22 @@ TEXT = {
         "a_reach": "Not with the plan's levers as written{sweep}; the model reaches it inside the lever ranges only with the changes below (distance {d} in range units, {out} of {changed} changed levers outside the 2016–2020 record, {beyond} beyond what the plan states).",
         "a_reach_no": "No: not reachable inside the lever ranges{sweep}; the best reachable value is {best}.",
         "a_reach_base": "Yes: the base scenario of reach already meets it.",
+        "a_cls_within_record": "Yes, within the 2016–2020 record{sweep}: the model meets it with the changes below (distance {d} in range units); binding: {binding}.",
+        "a_cls_beyond_record_within_analogues": "Only beyond the 2016–2020 record, though within what comparable Chinese districts achieved{sweep}: the model meets it with the changes below (distance {d} in range units); binding: {binding}.",
+        "a_cls_beyond_analogues": "Only beyond anything comparable Chinese districts achieved{sweep}: the model meets it inside the lever ranges with the changes below (distance {d} in range units), but {binding}.",
+        "a_cls_base_within_record": "Yes: the base scenario of reach already meets it, within the 2016–2020 record (binding: {binding}).",
+        "a_cls_base_beyond_record_within_analogues": "Yes, the base scenario of reach already meets it, but only beyond the 2016–2020 record, within what comparable Chinese districts achieved (binding: {binding}).",
+        "a_cls_base_beyond_analogues": "The base scenario of reach meets it only beyond anything comparable Chinese districts achieved: {binding}.",
+        "cls_within_record": "within the 2016–2020 record",
+        "cls_beyond_record_within_analogues": "beyond the 2016–2020 record, within comparable districts",
+        "cls_beyond_analogues": "beyond any comparable district",
+        "cls_unreachable": "unreachable",
+        "cls_not_classified": "not classified (nothing to measure)",
+        "s_plaus": " Plausibility: {cls} ({binding}).",
+        "b_quantity": "{name} {value} against the {kind} {bound}",
+        "b_lever": "lever {name} at {value}, outside its 2016–2020 record {bound}",
+        "b_target": "target {name} reaches only {value} against {bound}",
+        "bk_record": "2016–2020 record", "bk_analogue": "analogue bound",
         "a_sweep_only": "In the sweep it is met in {share} of runs; no reach folder says what it would take.",
         "a_sweep_part": " (met in {met} of {runs} runs of sweep {name})",
         "a_missed_runs": "Missed in every scenario run given ({names}); no reach or sweep folder says more.",
@@ -323,6 +340,22 @@ TEXT = {
         "a_reach": "按规划所列杠杆取值无法实现{sweep}；模型中只有在杠杆取值范围内作出下列调整才能实现（距离 {d}，{changed} 个调整杠杆中有 {out} 个超出 2016–2020 年实绩，{beyond} 个超出规划所述）。",
         "a_reach_no": "不能：在杠杆取值范围内无法实现{sweep}；可达到的最优值为 {best}。",
         "a_reach_base": "能：目标反推的基准情景已经实现。",
+        "a_cls_within_record": "能，且在 2016–2020 年实绩范围内{sweep}：模型在作出下列调整后实现（距离 {d}）；约束项：{binding}。",
+        "a_cls_beyond_record_within_analogues": "只有超出 2016–2020 年实绩才能实现，但仍在可比地区达到过的范围内{sweep}：模型在作出下列调整后实现（距离 {d}）；约束项：{binding}。",
+        "a_cls_beyond_analogues": "只有超出任何可比地区达到过的水平才能实现{sweep}：模型在杠杆取值范围内作出下列调整后实现（距离 {d}），但{binding}。",
+        "a_cls_base_within_record": "能：目标反推的基准情景已经实现，且在 2016–2020 年实绩范围内（约束项：{binding}）。",
+        "a_cls_base_beyond_record_within_analogues": "能，目标反推的基准情景已经实现，但超出 2016–2020 年实绩，仍在可比地区达到过的范围内（约束项：{binding}）。",
+        "a_cls_base_beyond_analogues": "目标反推的基准情景只有超出任何可比地区达到过的水平才能实现：{binding}。",
+        "cls_within_record": "在 2016–2020 年实绩范围内",
+        "cls_beyond_record_within_analogues": "超出 2016–2020 年实绩、在可比地区范围内",
+        "cls_beyond_analogues": "超出任何可比地区",
+        "cls_unreachable": "不可实现",
+        "cls_not_classified": "未分类（无可度量的量）",
+        "s_plaus": " 合理性：{cls}（{binding}）。",
+        "b_quantity": "{name} 为 {value}，{kind}为 {bound}",
+        "b_lever": "杠杆 {name} 取 {value}，超出其 2016–2020 年实绩 {bound}",
+        "b_target": "目标 {name} 最多达到 {value}，要求 {bound}",
+        "bk_record": "2016–2020 年实绩", "bk_analogue": "可比地区上限",
         "a_sweep_only": "参数扫描中 {share} 的运行实现该目标；没有目标反推结果说明需要什么条件。",
         "a_sweep_part": "（参数扫描 {name} 的 {runs} 次运行中仅 {met} 次实现）",
         "a_missed_runs": "所给的所有情景（{names}）均未实现；没有目标反推或参数扫描结果可提供更多信息。",
@@ -606,6 +639,16 @@ def build_report(paths: Sequence[str | Path], lang: str = "en", model_path: str 
     page = _Page(lang, folders, model, font_path)
     text = page.render()
     return Report(text, lang, folders, page.notes, font_path, page.images)
+
+
+def short_answer(folders: Sequence[ResultFolder], tid: str, lang: str = "en", model=None) -> tuple[str, list[str]]:
+    """The report's short answer for target ``tid`` and its evidence lines, from ``folders`` (as the
+    page states them; ``model`` defaults to the project's)."""
+    if model is None:
+        from sim.model import load_model
+
+        model = load_model()
+    return _Page(lang, list(folders), model, None).target_evidence(tid)
 
 
 def write_report(report: Report, out: str | Path) -> Path:
@@ -945,7 +988,14 @@ class _Page:
             answer = self.t("a_met_runs", names=self.join(met_runs))
         elif reach_alone:
             d = reach_alone[0]
-            if d["status"] == "met at base":
+            p = d.get("plausibility")
+            if p and p["class"] not in ("unreachable", "not_classified"):
+                binding = self.binding(p.get("binding"))
+                if d["status"] == "met at base":
+                    answer = self.t(f"a_cls_base_{p['class']}", binding=binding)
+                else:
+                    answer = self.t(f"a_cls_{p['class']}", sweep=sweep_part, d=f"{d['distance']:.3f}", binding=binding)
+            elif d["status"] == "met at base":
                 answer = self.t("a_reach_base")
             elif d["status"] == "reachable":
                 changed = [r for r in d["levers"] if r.get("changed")]
@@ -977,7 +1027,31 @@ class _Page:
                 return float(values[target.variable])
         return None
 
+    def binding(self, b: dict | None) -> str:
+        """A binding item of :mod:`sim.plausibility` in the page's language."""
+        if not b:
+            return "-"
+        if b["kind"] == "target":
+            return self.t("b_target", name=b["id"], value=format_number(b["value"]),
+                          bound=f"{b['comparison']} {format_number(b['bound'])}")
+        if b["kind"] == "lever":
+            bound = (format_number(b["lower"]) if b["lower"] == b["upper"]
+                     else f"{format_number(b['lower'])}–{format_number(b['upper'])}")
+            return self.t("b_lever", name=self.factor(b["id"]), value=format_number(b["value"]), bound=bound)
+        kind = "growth" if b.get("unit") == "1/year" else "level"
+        return self.t("b_quantity", name=b["name"], value=self.num(b["value"], kind), kind=self.t(f"bk_{b['bound_kind']}"),
+                      bound=self.num(b["bound"], kind))
+
+    def plausibility(self, p: dict | None) -> str:
+        """`` Plausibility: <class> (<binding>).`` or nothing for a folder written before the classes."""
+        if not p:
+            return ""
+        return self.t("s_plaus", cls=self.t(f"cls_{p['class']}"), binding=self.binding(p.get("binding")))
+
     def reach_line(self, d: dict) -> str:
+        return self._reach_line(d) + self.plausibility(d.get("plausibility"))
+
+    def _reach_line(self, d: dict) -> str:
         targets = " ".join(d.get("targets", []))
         base = d.get("base_name", "")
         if d["status"] == "met at base":
@@ -1007,9 +1081,10 @@ class _Page:
         bad = pairs[~pairs["feasible"].astype(bool)]
         others = [b if a == tid else a for a, b in zip(bad["a"], bad["b"])]
         can = self.t("s_can") if bool(s["feasible"]) else self.t("s_cannot")
+        plaus = self.plausibility(self.json_file(folder, "consistency.json").get("plausibility_alone", {}).get(tid))
         if not others:
-            return self.t("s_cons_single_all", tid=tid, can=can, g=self.gap(s["best_min_gap"]))
-        return self.t("s_cons_single", tid=tid, can=can, g=self.gap(s["best_min_gap"]), pairs=self.join(others))
+            return self.t("s_cons_single_all", tid=tid, can=can, g=self.gap(s["best_min_gap"])) + plaus
+        return self.t("s_cons_single", tid=tid, can=can, g=self.gap(s["best_min_gap"]), pairs=self.join(others)) + plaus
 
     def discovery_line(self, d: dict) -> str:
         c = d["cases"]
