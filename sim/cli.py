@@ -234,8 +234,9 @@ def calibrate_command(spec: str, out: str, apply_: bool, starts: int | None, pro
     from sim.calibrate import apply_calibration, calibrate, format_result, write_calibration
     from sim.model import DEFAULT_MODEL
 
+    quiet = bool(click.get_current_context().find_root().params.get("quiet"))
     result = calibrate(spec, model_path or DEFAULT_MODEL, starts=starts, profile_points=profile_points,
-                       progress=lambda text: log.info(text))
+                       progress=lambda text: log.info(text), steps=_stage_progress(quiet))
     folder = write_calibration(result, out)
     click.echo(format_result(result))
     click.echo(f"\nwritten to {folder}")
