@@ -244,6 +244,33 @@ def calibrate_command(spec: str, out: str, apply_: bool, starts: int | None, pro
         click.echo(f"calibrated defaults written to {apply_calibration(result)}")
 
 
+@cli.command("hindcast")
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False, exists=True, path_type=str))
+@click.option("--out", "out", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Folder that receives hindcast_<scenario>/ (table, band, plots, manifest).")
+@click.option("--members", type=click.IntRange(min=2), default=None,
+              help="Runs in the band over the unidentified parameters [default: 64].")
+@click.option("--seed", type=int, default=None, help="Seed of the band's Latin hypercube.")
+@click.option("--history", "history_path", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="History file [default: model/data/history.csv].")
+@click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False), help="Another .mdl file.")
+def hindcast_command(scenario: str | None, out: str, members: int | None, seed: int | None,
+                     history_path: str | None, model_path: str | None) -> None:
+    """Run what happened in 2021-2025 (SCENARIO, default scenarios/actual_2021_2025.toml) with the
+    calibration of data up to 2020; compare every out-of-sample figure with the model and its band."""
+    from sim.hindcast import ACTUAL_SCENARIO, MEMBERS, SEED, format_hindcast, hindcast, write_hindcast
+    from sim.history import HISTORY_FILE
+    from sim.model import DEFAULT_MODEL
+
+    model = model_path or DEFAULT_MODEL
+    history = history_path or HISTORY_FILE
+    result = hindcast(scenario or ACTUAL_SCENARIO, model, history, members=members or MEMBERS,
+                      seed=SEED if seed is None else seed)
+    folder = write_hindcast(result, out, model, history=history)
+    click.echo(format_hindcast(result))
+    click.echo(f"\nwritten to {folder}")
+
+
 @cli.command("check")
 @click.option("--only", "only", multiple=True,
               type=click.Choice(["dimensions", "extremes", "extremes-uncertain", "integration", "conservation",
