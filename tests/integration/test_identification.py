@@ -120,3 +120,16 @@ def test_result_folder_holds_correlation_and_unidentified(noisy, tmp_path):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["extra"]["data_points"] == 20 and manifest["extra"]["fitted_quantities"] == 4
     assert manifest["extra"]["not_identified"] == ["Unused Elasticity"]
+
+
+def test_report_renders_the_calibration_section(noisy, tmp_path):
+    """The report's calibration section: data points against fitted quantities, statuses, Theil statistics."""
+    from sim.report import build_report, folder_kind
+
+    _, result = noisy
+    folder = write_calibration(result, tmp_path, command=["test"])
+    assert folder_kind(folder) == "calibration"
+    page = build_report([folder]).html
+    assert "Calibration: what the data can and cannot tell" in page
+    assert "20 history figures against 4 fitted quantities; 3 identified, 1 not" in page
+    assert "<th>U_M</th><th>U_S</th><th>U_C</th>" in page
