@@ -22,7 +22,11 @@
    the stored backcast is the one the stored values produce; the profiles of
    what stays free are recomputed given those priors. The plausible range of
    every parameter (its profile interval, often the whole bounds) is reported
-   for sensitivity analysis.
+   for sensitivity analysis. At the final optimum the Fisher information
+   (:mod:`sim.identification`) gives each quantity's standard error and 95 %
+   interval and the correlation matrix of the estimates; the number of data
+   points is reported against the number of fitted quantities. Without
+   profiles (``profile_points`` below 2) the Fisher intervals decide the status.
 4. **Statistics** per series: MAPE, and Theil's inequality statistics (Sterman
    1984): ``U_M = (mean S - mean A)^2 / MSE``, ``U_S = (sd S - sd A)^2 / MSE``,
    ``U_C = 2 (1 - r) sd S sd A / MSE`` (population sd; they add to 1).
@@ -50,6 +54,7 @@ import pandas as pd
 
 from sim.errors import InputError, RunError
 from sim.history import CalibrationSpec, HistoryRunner, history_sha256, load_spec, model_values
+from sim.identification import fisher, strong_correlations, unit_intervals
 from sim.model import DEFAULT_MODEL, calibration_file, file_sha256
 
 log = logging.getLogger(__name__)
@@ -216,6 +221,16 @@ class CalibrationResult:
     cost: float
     starts: list = field(default_factory=list)   # (start index, cost) of every start
     evaluations: int = 0
+    n_points: int = 0                             # history figures in the objective (weight > 0)
+    correlation: pd.DataFrame = field(default_factory=pd.DataFrame)   # of the estimates, at the optimum
+
+    @property
+    def unidentified(self) -> pd.DataFrame:
+        """Model parameters the data do not pin down: kept at their prior, with the bounds to sweep in
+        sensitivity analysis and in the hindcast's uncertainty band."""
+        p = self.parameters
+        sel = p[(p["role"] == "parameter") & ~p["identified"]]
+        return sel[["name", "prior", "lower", "upper", "status"]].reset_index(drop=True)
 
     def value(self, name: str) -> float:
         return float(self.parameters.set_index("name").loc[name, "value"])
@@ -304,11 +319,12 @@ def _interval(profile: list[tuple[float, float]], z_best: float, cost_best: floa
 
 
 def calibrate(spec: CalibrationSpec | str | Path, model_path: str | Path = DEFAULT_MODEL, starts: int | None = None,
-              profile_points: int | None = None, progress=None) -> CalibrationResult:
+              profile_points: int | None = None, progress=None, steps=None) -> CalibrationResult:
     """Fit ``spec`` (a path or a loaded spec) to its history; see the module docstring for the procedure.
 
     ``starts`` and ``profile_points`` override the spec's ``[fit]`` settings
-    (e.g. for quick tests). ``progress`` is called with a short text at each stage.
+    (e.g. for quick tests). ``progress`` is called with a short text at each
+    stage; ``steps(stage, done, total)`` after each optimisation (for a bar).
     """
     if not isinstance(spec, CalibrationSpec):
         spec = load_spec(spec, model_path)
@@ -322,6 +338,7 @@ def calibrate(spec: CalibrationSpec | str | Path, model_path: str | Path = DEFAU
     obj = Objective(runner)
     P = obj.size
     threshold = CHI2_95 * fit.data_error ** 2
+    tick = steps or (lambda stage, done, total: None)
 
     # 1. multi-start fit
     first = obj.z(runner.vector())
@@ -331,6 +348,7 @@ def calibrate(spec: CalibrationSpec | str | Path, model_path: str | Path = DEFAU
         z, cost = obj.solve(z0, max_nfev=fit.max_nfev)
         trail.append((k, cost))
         say(f"start {k + 1}/{len(points)}: objective {cost:.6g}")
+        tick("fit", k + 1, len(points))
         if cost < best_cost:
             best, best_cost = z, cost
     if best is None or not math.isfinite(best_cost):
@@ -344,11 +362,15 @@ def calibrate(spec: CalibrationSpec | str | Path, model_path: str | Path = DEFAU
 
     def profiles_of(z_opt, cost_opt, which, base_fixed, stage):
         rows, intervals = [], {}
-        for j in which:
-            if n_profile < 2:
-                intervals[j] = (0.0, 1.0)
-                continue
+        which = list(which)
+        if n_profile < 2:   # no profiles: the Fisher intervals of what is free at this optimum
+            jac = obj.jacobian(z_opt)[:, which]
+            for j, iv in zip(which, unit_intervals(jac, fit.data_error, z_opt[which])):
+                intervals[j] = iv
+            return rows, intervals
+        for done, j in enumerate(which, 1):
             say(f"profile {stage}: {names[j]}")
+            tick(f"profile {stage}", done, len(which))
             prof = _profile(obj, z_opt, j, n_profile, fit.max_nfev, base_fixed)
             rows += [{"stage": stage, "parameter": names[j], "value": float(obj.x_of(j, g)), "objective": c}
                      for g, c in prof]
@@ -381,6 +403,8 @@ def calibrate(spec: CalibrationSpec | str | Path, model_path: str | Path = DEFAU
             lo_hi_narrow = (intervals2[j][1] - intervals2[j][0]) < fit.identified_width
             status[j] = _status(lo_hi_narrow, bool(z_final[j] <= BOUND_TOL or z_final[j] >= 1 - BOUND_TOL))
     x_final = obj.x(z_final)
+    J_final = obj.jacobian(z_final)
+    info, correlation = fisher(J_final, fit.data_error, obj.lower, obj.upper, x_final, names)
 
     # 4. statistics and outputs
     columns = set(spec.file.series) | (set(_BACKCAST_EXTRA) & set(runner.compiled.variables))
@@ -399,12 +423,15 @@ def calibrate(spec: CalibrationSpec | str | Path, model_path: str | Path = DEFAU
             "range_high": float(obj.lower[j] + hi * (obj.upper[j] - obj.lower[j])),
             "identified": status[j] == "identified", "status": status[j],
             "fixed_at_prior": j in fixed,
+            "se": float(info["se"].iloc[j]), "fisher_low": float(info["fisher_low"].iloc[j]),
+            "fisher_high": float(info["fisher_high"].iloc[j]),
             "sensitivity": float(np.linalg.norm(J[:, j])) if J.size else 0.0, "source": f.source,
         })
     return CalibrationResult(
         spec=spec, parameters=pd.DataFrame(rows), statistics=statistics, comparison=comparison,
         profiles=pd.DataFrame(profiles, columns=["stage", "parameter", "value", "objective"]), backcast=backcast,
         singular_values=sv, rank=rank, cost=cost_final, starts=trail, evaluations=obj.evaluations,
+        n_points=int((obj.obs["weight"] > 0).sum()), correlation=correlation,
     )
 
 
@@ -437,7 +464,7 @@ def _comparison(spec: CalibrationSpec, run) -> pd.DataFrame:
         if r.first_year <= spec.start:
             return "initial"
         if r.year > spec.end:
-            return "out-of-sample" if r.kind == "expected" else "after end"
+            return "out-of-sample" if r.kind in ("expected", "out_of_sample") else "after end"
         if r.kind not in ("reported", "implied"):
             return "not fitted"
         return "fitted" if r.weight > 0 else "reported only"
@@ -511,7 +538,9 @@ def write_calibration(result: CalibrationResult, out: str | Path, command: list[
         "history_sha256": history_sha256(spec), "objective": result.cost, "backcast_mape": result.backcast_mape,
         "out_of_sample_mape": result.out_of_sample_mape, "jacobian_rank": result.rank,
         "singular_values": [float(s) for s in result.singular_values], "starts": result.starts,
-        "model_evaluations": result.evaluations,
+        "model_evaluations": result.evaluations, "data_points": result.n_points,
+        "fitted_quantities": len(result.parameters),
+        "not_identified": result.unidentified["name"].tolist(),
     })
     finish_manifest(manifest, "complete")
     files = {
@@ -519,6 +548,8 @@ def write_calibration(result: CalibrationResult, out: str | Path, command: list[
         "fit.csv": result.statistics,
         "comparison.csv": result.comparison,
         "profiles.csv": result.profiles,
+        "correlation.csv": result.correlation.rename_axis("name").reset_index(),
+        "unidentified.csv": result.unidentified,
         "timeseries.csv": result.backcast,
         "calibration.csv": result.calibration_rows(),
         "history_vs_model.png": plot_history(result),
@@ -552,14 +583,26 @@ def read_calibration_rows(model_path: str | Path = DEFAULT_MODEL, path: str | Pa
 def format_result(result: CalibrationResult) -> str:
     """Plain-text summary: fitted values with ranges, statistics per series, the backcast test."""
     p = result.parameters
-    lines = [f"{result.spec.name}: objective {result.cost:.5g}, Jacobian rank {result.rank} of {len(p)}, "
-             f"backcast MAPE ({result.spec.end}) {result.backcast_mape:.2%}, "
+    roles = p["role"].value_counts().to_dict()
+    lines = [f"{result.spec.name}: {result.n_points} data points, {len(p)} fitted quantities "
+             f"({', '.join(f'{n} {r}' for r, n in roles.items())}); objective {result.cost:.5g}, "
+             f"Jacobian rank {result.rank} of {len(p)}, backcast MAPE ({result.spec.end}) {result.backcast_mape:.2%}, "
              f"out-of-sample MAPE {result.out_of_sample_mape:.2%}", "",
-             f"{'quantity':44s} {'role':9s} {'value':>10s} {'prior':>10s}  {'95% range':>23s}  status"]
+             f"{'quantity':40s} {'role':9s} {'value':>9s} {'prior':>9s}  {'95% profile range':>21s}  "
+             f"{'95% Fisher range':>21s}  status"]
     for r in p.itertuples(index=False):
         rng = f"[{r.range_low:.4g}, {r.range_high:.4g}]"
+        fis = f"[{r.fisher_low:.4g}, {r.fisher_high:.4g}]" if math.isfinite(r.se) else "(not identified)"
         flag = r.status + (" (prior kept)" if r.fixed_at_prior else "")
-        lines.append(f"{r.name[:44]:44s} {r.role:9s} {r.value:10.4g} {r.prior:10.4g}  {rng:>23s}  {flag}")
+        lines.append(f"{r.name[:40]:40s} {r.role:9s} {r.value:9.4g} {r.prior:9.4g}  {rng:>21s}  {fis:>21s}  {flag}")
+    pairs = strong_correlations(result.correlation)
+    if pairs:
+        lines += ["", "strongly correlated estimates (|r| >= 0.9; the data fix a combination, not each):"]
+        lines += [f"  {a} ~ {b}: r = {c:+.2f}" for a, b, c in pairs[:12]]
+    un = result.unidentified
+    if len(un):
+        lines += ["", "not identified, kept at the prior, for sensitivity analysis and the hindcast band: "
+                  + "; ".join(f"{r.name} [{r.lower:g}, {r.upper:g}]" for r in un.itertuples(index=False))]
     lines += ["", f"{'series':36s} {'n':>2s} {'MAPE':>7s} {'U_M':>6s} {'U_S':>6s} {'U_C':>6s}"]
     for r in result.statistics.itertuples(index=False):
         lines.append(f"{r.series[:36]:36s} {r.n:2d} {r.mape:7.2%} {r.u_m:6.2f} {r.u_s:6.2f} {r.u_c:6.2f}")

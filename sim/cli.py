@@ -234,13 +234,41 @@ def calibrate_command(spec: str, out: str, apply_: bool, starts: int | None, pro
     from sim.calibrate import apply_calibration, calibrate, format_result, write_calibration
     from sim.model import DEFAULT_MODEL
 
+    quiet = bool(click.get_current_context().find_root().params.get("quiet"))
     result = calibrate(spec, model_path or DEFAULT_MODEL, starts=starts, profile_points=profile_points,
-                       progress=lambda text: log.info(text))
+                       progress=lambda text: log.info(text), steps=_stage_progress(quiet))
     folder = write_calibration(result, out)
     click.echo(format_result(result))
     click.echo(f"\nwritten to {folder}")
     if apply_:
         click.echo(f"calibrated defaults written to {apply_calibration(result)}")
+
+
+@cli.command("hindcast")
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False, exists=True, path_type=str))
+@click.option("--out", "out", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Folder that receives hindcast_<scenario>/ (table, band, plots, manifest).")
+@click.option("--members", type=click.IntRange(min=2), default=None,
+              help="Runs in the band over the unidentified parameters [default: 64].")
+@click.option("--seed", type=int, default=None, help="Seed of the band's Latin hypercube.")
+@click.option("--history", "history_path", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="History file [default: model/data/history.csv].")
+@click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False), help="Another .mdl file.")
+def hindcast_command(scenario: str | None, out: str, members: int | None, seed: int | None,
+                     history_path: str | None, model_path: str | None) -> None:
+    """Run what happened in 2021-2025 (SCENARIO, default scenarios/actual_2021_2025.toml) with the
+    calibration of data up to 2020; compare every out-of-sample figure with the model and its band."""
+    from sim.hindcast import ACTUAL_SCENARIO, MEMBERS, SEED, format_hindcast, hindcast, write_hindcast
+    from sim.history import HISTORY_FILE
+    from sim.model import DEFAULT_MODEL
+
+    model = model_path or DEFAULT_MODEL
+    history = history_path or HISTORY_FILE
+    result = hindcast(scenario or ACTUAL_SCENARIO, model, history, members=members or MEMBERS,
+                      seed=SEED if seed is None else seed)
+    folder = write_hindcast(result, out, model, history=history)
+    click.echo(format_hindcast(result))
+    click.echo(f"\nwritten to {folder}")
 
 
 @cli.command("check")

@@ -169,7 +169,8 @@ def plan_2020(plan: dict, model: Model | None = None, history: str | Path | None
         if "history" in src:
             if frame is None:
                 frame = load_history(history if history is not None else HISTORY_FILE)
-            rows = frame[(frame["variable"] == src["history"]) & (frame["year"].astype(int) == year)]
+            rows = frame[(frame["variable"] == src["history"]) & (frame["year"].astype(int) == year)
+                         & (frame["measure"] == "level")]
             if len(rows) != 1:
                 raise InputError(f"history has {len(rows)} rows for {src['history']!r} in {year}, need one (plan_2020.{key})")
             out[key] = float(rows["value"].iloc[0])

@@ -39,11 +39,20 @@ copy of any equation. What the 2015 state is, which parameters a fit may move
     [acceptance]                 # bounds on the fit statistics (behaviour reproduction)
 
 The history itself is ``model/data/history.csv`` (tidy: ``variable, year,
-first_year, value, unit, kind, source, note``). ``kind`` is ``reported`` (the
-plan or a named statistic states it), ``implied`` (arithmetic on reported
-figures, shown in ``note``) or ``expected`` (a work report's expected value:
-out-of-sample, never fitted). A row whose ``first_year`` is before ``year`` is
-a sum of the variable's annual values over ``first_year..year``.
+first_year, value, unit, kind, scope, price_basis, measure, source, note``).
+``kind`` is ``reported`` (the plan or a named statistic states it),
+``implied`` (arithmetic on reported figures, shown in ``note``), ``expected``
+(a work report's expected value, never fitted) or ``out_of_sample`` (every
+figure after the calibration cut-off :data:`CUTOFF_YEAR`: never fitted, kept
+for the hindcast, :mod:`sim.hindcast`). ``scope`` is ``district`` (Shuangta),
+``city`` (Chaoyang) or ``province`` (Liaoning); only district rows are fitted,
+the others are context and priors. ``price_basis`` is ``current``,
+``comparable`` or ``none`` (counts, shares). ``measure`` is ``level`` (the
+variable's value) or ``growth`` (its relative change on the year before, e.g.
+0.023 for +2.3 %); fits use levels only. A row whose ``first_year`` is before
+``year`` is a sum of the variable's annual values over ``first_year..year``.
+Files without the ``scope``, ``price_basis`` or ``measure`` columns read as
+district levels.
 
 Runs use the compiled ensemble runner (:mod:`sim.compiler`); a saved value at
 year *t* is the model's annual rate at the start of *t* and is compared with
@@ -68,15 +77,25 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sim.datafile import read_toml
 from sim.errors import InputError, ModelError
 from sim.model import DEFAULT_MODEL, MODEL_DIR, file_sha256, read_calibration
+from sim.targets import DEFAULT_BASE_YEAR
 
-#: The project's record of 2015-2021 figures.
+#: The project's record: Shuangta 2013-2021 with Chaoyang and Liaoning context up to 2023.
 HISTORY_FILE = MODEL_DIR / "data" / "history.csv"
 #: Calibration specs shipped with the project.
 SPEC_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "calibration"
-HISTORY_COLUMNS = ["variable", "year", "first_year", "value", "unit", "kind", "source", "note"]
-KINDS = ("reported", "implied", "expected")
-#: Kinds a fit uses; ``expected`` values are out-of-sample checks.
+HISTORY_COLUMNS = ["variable", "year", "first_year", "value", "unit", "kind", "scope", "price_basis", "measure",
+                   "source", "note"]
+#: Columns a history file may leave out, with the value their rows take.
+OPTIONAL_COLUMNS = {"scope": "district", "price_basis": "", "measure": "level"}
+KINDS = ("reported", "implied", "expected", "out_of_sample")
+SCOPES = ("district", "city", "province")
+PRICE_BASES = ("current", "comparable", "none", "")
+MEASURES = ("level", "growth")
+#: Kinds a fit uses; ``expected`` and ``out_of_sample`` figures are never fitted.
 FIT_KINDS = ("reported", "implied")
+#: The last year a fit may see: the plan's base year. A figure after it must be ``out_of_sample``
+#: and an ``out_of_sample`` figure must come after it (the hindcast scores the model on them).
+CUTOFF_YEAR = DEFAULT_BASE_YEAR
 
 
 # --------------------------------------------------------------------------- the record
@@ -86,15 +105,22 @@ def load_history(path: str | Path = HISTORY_FILE) -> pd.DataFrame:
     """Read and check the history file; one row per figure, columns :data:`HISTORY_COLUMNS`.
 
     Every row needs a variable, whole years with ``first_year <= year``, a
-    finite non-zero value, a unit, a known kind and a source; a variable and
-    year appear once. Problems raise :class:`InputError` listing them all.
+    finite non-zero value (a growth rate may be zero), a unit, a known kind,
+    scope, price basis and measure, and a source; a figure after
+    :data:`CUTOFF_YEAR` is ``out_of_sample`` and an ``out_of_sample`` figure
+    comes after it; a variable, year and measure appear once. Problems raise
+    :class:`InputError` listing them all.
     """
     path = Path(path)
     try:
-        frame = pd.read_csv(path, dtype={"variable": str, "unit": str, "kind": str, "source": str, "note": str},
+        frame = pd.read_csv(path, dtype={c: str for c in ("variable", "unit", "kind", "scope", "price_basis",
+                                                          "measure", "source", "note")},
                             keep_default_na=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read history file: {exc}") from None
+    for col, default in OPTIONAL_COLUMNS.items():
+        if col not in frame.columns:
+            frame[col] = default
     missing = [c for c in HISTORY_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(f"{path}: missing columns {', '.join(missing)} (need {', '.join(HISTORY_COLUMNS)})")
@@ -108,16 +134,22 @@ def load_history(path: str | Path = HISTORY_FILE) -> pd.DataFrame:
             continue
         if first > year:
             problems.append(f"line {line}: first_year {first} is after year {year}")
-        if not math.isfinite(value) or value == 0:
+        growth = row["measure"] == "growth"
+        if not math.isfinite(value) or (value == 0 and not growth):
             problems.append(f"line {line}: value must be finite and non-zero (errors are relative)")
         for col in ("variable", "unit", "source"):
             if not str(row[col]).strip():
                 problems.append(f"line {line}: {col} is empty")
-        if row["kind"] not in KINDS:
-            problems.append(f"line {line}: kind {row['kind']!r} is not one of {', '.join(KINDS)}")
-    dupes = frame[frame.duplicated(["variable", "year", "first_year"], keep=False)]
-    for (var, year), _ in dupes.groupby(["variable", "year"]):
-        problems.append(f"{var} {year}: appears more than once")
+        for col, allowed in (("kind", KINDS), ("scope", SCOPES), ("price_basis", PRICE_BASES), ("measure", MEASURES)):
+            if row[col] not in allowed:
+                problems.append(f"line {line}: {col} {row[col]!r} is not one of {', '.join(a for a in allowed if a)}")
+        if year > CUTOFF_YEAR and row["kind"] != "out_of_sample":
+            problems.append(f"line {line}: a {year} figure comes after {CUTOFF_YEAR}, so its kind is out_of_sample")
+        if year <= CUTOFF_YEAR and row["kind"] == "out_of_sample":
+            problems.append(f"line {line}: out_of_sample figures come after {CUTOFF_YEAR}, not in {year}")
+    dupes = frame[frame.duplicated(["variable", "year", "first_year", "measure"], keep=False)]
+    for (var, year, measure), _ in dupes.groupby(["variable", "year", "measure"]):
+        problems.append(f"{var} {year} ({measure}): appears more than once")
     if problems:
         raise InputError(f"{path}: " + "; ".join(problems))
     frame["year"] = frame["year"].astype(int)
@@ -250,10 +282,19 @@ class CalibrationSpec:
 
     def observations(self, kinds=FIT_KINDS, after_end: bool = False) -> pd.DataFrame:
         """History rows this spec compares: fitted series, years after ``start`` (the state is
-        imposed there), up to ``end`` (or after it with ``after_end``), of the given kinds."""
+        imposed there), up to ``end`` (or after it with ``after_end``), of the given kinds.
+
+        Whatever ``kinds`` says, a fit (``after_end`` false) never sees an
+        ``out_of_sample`` or ``expected`` figure, a year after :data:`CUTOFF_YEAR`, a
+        city or province figure, or a growth rate (``history`` holds levels only).
+        """
         h = self.history
         rows = h[h["variable"].isin(self.file.series) & h["kind"].isin(kinds) & (h["first_year"] > self.start)]
-        rows = rows[rows["year"] > self.end] if after_end else rows[rows["year"] <= self.end]
+        if after_end:
+            rows = rows[rows["year"] > self.end]
+        else:
+            rows = rows[(rows["year"] <= min(self.end, CUTOFF_YEAR)) & rows["kind"].isin(FIT_KINDS)
+                        & (rows["scope"] == "district")]
         rows = rows.copy()
         rows["weight"] = rows["variable"].map(self.file.series).astype(float)
         return rows.sort_values(["variable", "first_year", "year"]).reset_index(drop=True)
@@ -291,6 +332,7 @@ def load_spec(path: str | Path, model_path: str | Path = DEFAULT_MODEL) -> Calib
         raise InputError(f"{path}: " + "; ".join(_problems_of(exc))) from None
     history_path = (path.parent / spec.history).resolve() if spec.history else HISTORY_FILE
     history = load_history(history_path)
+    history = history[history["measure"] == "level"].reset_index(drop=True)   # growth rates: the hindcast's
     model_path = Path(model_path)
     compiled = compile_model(model_path)
     catalogue = _catalogue_ranges(model_path)
@@ -307,6 +349,8 @@ def load_spec(path: str | Path, model_path: str | Path = DEFAULT_MODEL) -> Calib
 
     if spec.end <= spec.start:
         problems.append(f"end {spec.end} must be after start {spec.start}")
+    if spec.end > CUTOFF_YEAR:
+        problems.append(f"end {spec.end} is after {CUTOFF_YEAR}: later figures are out of sample, never fitted")
     for name in spec.state:
         known(name, "state")
     for name in spec.levers:
@@ -449,7 +493,8 @@ class HistoryRunner:
         base = compile_model(self.spec.model_path)
         self.compiled = with_settings(base, initial_time=self.spec.start, saveper=1)
         if self.final_time is None:
-            later = self.spec.history[self.spec.history["year"] > self.spec.end]["year"]
+            h = self.spec.history
+            later = h[(h["year"] > self.spec.end) & h["variable"].isin(self.spec.file.series)]["year"]
             self.final_time = float(max([self.spec.end, *later.tolist()]))
         self.time_step = self.spec.file.fit.time_step
         self.steps = self.compiled.step_times(final_time=self.final_time, time_step=self.time_step)

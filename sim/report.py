@@ -52,6 +52,10 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, SimError
+from sim.report_calibration import TEXT as CALIBRATION_TEXT
+from sim.report_calibration import calibration_section
+from sim.report_hindcast import TEXT as HINDCAST_TEXT
+from sim.report_hindcast import hindcast_section
 from sim.results import MANIFEST, atomic_write_text, read_run
 from sim.targets import Target, format_number, load_targets
 
@@ -70,7 +74,7 @@ __all__ = [
 ]
 
 #: Kinds of result folder the report reads, in the order of its sections.
-KINDS = ("run", "sweep", "sensitivity", "reach", "consistency", "discovery")
+KINDS = ("run", "sweep", "sensitivity", "reach", "consistency", "discovery", "calibration", "hindcast")
 #: Variables charted for scenario runs and sweeps, when the folders have them.
 KEY_VARIABLES = ("Above Scale Industrial Output", "Urban Disposable Income per Capita", "GDP",
                  "Fixed Asset Investment")
@@ -376,6 +380,9 @@ TEXT = {
         "c_swing": "指标相对基准值的变化", "c_low": "因素取低值", "c_high": "因素取高值", "c_gap_matrix": "最优最差归一化差距",
     },
 }
+for _lang in TEXT:   # the own texts of the sections kept in their modules
+    TEXT[_lang].update(CALIBRATION_TEXT[_lang])
+    TEXT[_lang].update(HINDCAST_TEXT[_lang])
 
 #: Chinese names of the variables the report charts or quotes (the plan's terms, plan-figures.md §1).
 VARIABLE_ZH = {
@@ -460,7 +467,8 @@ def _manifest(folder: Path) -> dict | None:
 
 def folder_kind(folder: str | Path) -> str | None:
     """The kind of result folder at ``folder`` (``run``, ``sweep``, ``sensitivity``, ``reach``,
-    ``consistency``, ``discovery``, ``other`` for a result folder of another kind), or None."""
+    ``consistency``, ``discovery``, ``calibration``, ``hindcast``, ``other`` for a result folder of
+    another kind), or None."""
     folder = Path(folder)
     if not folder.is_dir():
         return None
@@ -468,6 +476,10 @@ def folder_kind(folder: str | Path) -> str | None:
     if manifest is None:
         return None
     extra = manifest.get("extra") if isinstance(manifest.get("extra"), dict) else {}
+    if extra.get("kind") == "hindcast":
+        return "hindcast"  # it holds timeseries.csv and targets.csv too: test it before "run"
+    if (folder / "fit.csv").is_file() and (folder / "parameters.csv").is_file():
+        return "calibration"
     if (folder / "indices.csv").is_file() or isinstance(extra.get("sensitivity"), dict):
         return "sensitivity"  # a study folder is a sweep folder too: test it first
     if (folder / "experiments.parquet").is_file():
@@ -818,7 +830,9 @@ class _Page:
         sections = [("summary", self.t("summary"), self.summary())]
         builders = {"run": self.runs_section, "sweep": self.sweeps_section, "sensitivity": self.sensitivity_section,
                     "reach": self.reach_section, "consistency": self.consistency_section,
-                    "discovery": self.discovery_section}
+                    "discovery": self.discovery_section,
+                    "calibration": lambda: calibration_section(self, self.of("calibration")),
+                    "hindcast": lambda: hindcast_section(self, self.of("hindcast"))}
         for kind in KINDS:
             if self.of(kind):
                 sections.append((kind, self.t(f"sec_{kind}"), builders[kind]()))

@@ -19,7 +19,7 @@ import pytest
 from conftest import MODEL_FILE, REPO
 from sim.calibrate import apply_calibration, calibrate, fit_statistics, mape, read_calibration_rows, theil, write_calibration
 from sim.errors import InputError
-from sim.history import HistoryRunner, compile_calibrated, load_history, load_spec, model_values
+from sim.history import HISTORY_FILE, HistoryRunner, compile_calibrated, load_history, load_spec, model_values
 from sim.model import load_model, read_calibration
 
 SPEC = REPO / "scenarios" / "calibration" / "history_2015_2020.toml"
@@ -65,7 +65,7 @@ def test_fit_statistics_per_series():
 def test_history_file_is_complete_and_sourced():
     h = load_history()
     assert (h["source"].str.len() > 10).all()
-    got = h.set_index(["variable", "year"])["value"]
+    got = h[h["measure"] == "level"].set_index(["variable", "year"])["value"]
     # The plan's 2020 figures and the 2019 values its growth rates imply (plan-figures.md section 1).
     assert got["GDP", 2020] == 142.78 and got["GDP", 2019] == pytest.approx(142.78 / 1.023, rel=1e-4)
     assert got["Fixed Asset Investment", 2019] == pytest.approx(43.6 / 1.263, rel=1e-3)
@@ -77,8 +77,19 @@ def test_history_file_is_complete_and_sourced():
     assert got["Secondary Share of GDP", 2015] == 0.161 and got["Tertiary Share of GDP", 2020] == 0.834
     sums = h[h["first_year"] < h["year"]].set_index("variable")["value"]
     assert sums["New Jobs Created"] == 5440 and sums["Outside Capital Inflow"] == 102
-    expected = h[h["kind"] == "expected"]
-    assert set(expected["year"]) == {2021} and len(expected) == 5
+    later = h[h["kind"] == "out_of_sample"]
+    assert (later["year"] > 2020).all() and (h[h["year"] > 2020]["kind"] == "out_of_sample").all()
+    district_2021 = later[(later["scope"] == "district") & (later["measure"] == "level") & (later["year"] == 2021)]
+    assert {"GDP", "Fixed Asset Investment", "Retail Sales", "General Public Budget Revenue",
+            "Urban Disposable Income per Capita"} <= set(district_2021["variable"])
+    # The issue's bar: at least 60 sourced figures up to 2020 across at least 8 variables, every scope named.
+    early = h[h["year"] <= 2020]
+    assert len(early) >= 60 and early["variable"].nunique() >= 8
+    assert set(h["scope"]) == {"district", "city", "province"}
+    # A growth row and the level rows it links agree: 2019 = 2020 / (1 + growth) for the plan's figures.
+    growth = h[(h["measure"] == "growth") & (h["scope"] == "district") & (h["year"] == 2020)].set_index("variable")["value"]
+    for var in ("GDP", "Fixed Asset Investment", "Retail Sales", "Tertiary Value Added"):
+        assert got[var, 2019] == pytest.approx(got[var, 2020] / (1 + growth[var]), rel=1e-3), var
 
 
 def test_history_file_problems_are_reported(tmp_path):
@@ -89,6 +100,45 @@ def test_history_file_problems_are_reported(tmp_path):
     text = str(err.value)
     assert "first_year 2021 is after year 2020" in text and "non-zero" in text
     assert "kind 'guess'" in text and "source is empty" in text
+
+
+def test_history_file_keeps_later_figures_out_of_sample(tmp_path):
+    """A figure after 2020 must be out_of_sample, an out_of_sample figure must come after 2020; scope and
+    measure take known values; files without the newer columns still read as district levels."""
+    head = "variable,year,first_year,value,unit,kind,scope,price_basis,measure,source,note\n"
+    bad = tmp_path / "history.csv"
+    bad.write_text(head + "GDP,2021,2021,151,Yi/Year,expected,district,current,level,a work report,\n"
+                          "GDP,2019,2019,139,Yi/Year,out_of_sample,district,current,level,a work report,\n"
+                          "GDP,2018,2018,130,Yi/Year,reported,county,current,rate,a bulletin,\n")
+    with pytest.raises(InputError) as err:
+        load_history(bad)
+    text = str(err.value)
+    assert "a 2021 figure comes after 2020, so its kind is out_of_sample" in text
+    assert "out_of_sample figures come after 2020, not in 2019" in text
+    assert "scope 'county'" in text and "measure 'rate'" in text
+    old = tmp_path / "old.csv"
+    old.write_text("variable,year,first_year,value,unit,kind,source,note\nGDP,2020,2020,142.78,Yi/Year,reported,plan,\n")
+    row = load_history(old).iloc[0]
+    assert (row["scope"], row["measure"]) == ("district", "level")
+
+
+def test_no_out_of_sample_figure_enters_a_fit(tmp_path):
+    """The shipped spec's objective holds district levels up to 2020 only; and wild out-of-sample, context and
+    growth rows added to a history change nothing in what a spec fits."""
+    spec = load_spec(SPEC, MODEL_FILE)
+    obs = spec.observations()
+    assert len(obs) and (obs["year"] <= 2020).all() and set(obs["kind"]) <= {"reported", "implied"}
+    assert set(obs["scope"]) == {"district"} and set(obs["measure"]) == {"level"}
+    spiked = tmp_path / "history.csv"
+    extra = ("\nGDP,2022,2022,9999,Yi/Year,out_of_sample,district,current,level,test row,"
+             "\nTertiary Value Added,2019,2019,0.5,1/Year,reported,district,comparable,growth,test row,"
+             "\nGDP,2018,2018,7777,Yi/Year,reported,province,current,level,test row,")
+    spiked.write_text(HISTORY_FILE.read_text(encoding="utf-8").rstrip("\n") + extra, encoding="utf-8")
+    text = SPEC.read_text(encoding="utf-8").replace('end = 2020', f'end = 2020\nhistory = "{spiked.as_posix()}"')
+    (tmp_path / "spec.toml").write_text(text, encoding="utf-8")
+    other = load_spec(tmp_path / "spec.toml", MODEL_FILE).observations()
+    pd.testing.assert_frame_equal(other, obs)
+    assert not (other["value"].isin([9999, 0.5, 7777])).any()
 
 
 # --------------------------------------------------------------------------- history mode
@@ -237,6 +287,9 @@ def test_a_value_in_the_calibration_file_reaches_every_run(tmp_path):
 # --------------------------------------------------------------------------- the stored backcast
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "Issue #12 removed the fitted Industrial contraction 2016-2018 event (a missing mechanism, not a documented "
+    "shock): the current model's backcast MAPE is 6.0 %; model v2 must supply the mechanism."))
 def test_stored_backcast_reproduces_the_plans_2020_figures_within_5_percent():
     """Issue #7: from the 2015 state the model reproduces the plan's 2020 figures within 5 % MAPE."""
     from sim.checks import check_behaviour
