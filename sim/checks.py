@@ -124,14 +124,13 @@ class Range(_Strict):
 
 
 class LeverBox(_Strict):
-    """The whole lever box: every lever and uncertain parameter at its extremes and random corners."""
+    """The whole lever box: every lever and uncertain parameter at its extremes and random corners,
+    judged by two analogue quantities of ``sim/data/analogues.toml`` (their bounds and sources live there)."""
 
     corners: int = Field(default=1000, ge=0)
     seed: int = 0
-    investment_share_max: float = Field(gt=0, description="Largest FAI/GDP in any year (sourced).")
-    investment_share_source: str
-    gdp_multiple_max: float = Field(gt=1, description="Largest GDP ratio final year / start (sourced).")
-    gdp_multiple_source: str
+    investment_share: str = Field(description="Analogue quantity id of the largest investment/GDP ratio.")
+    long_growth: str = Field(description="Analogue quantity id of the fastest long-run growth (start..end).")
 
 
 class Structure(_Strict):
