@@ -586,6 +586,29 @@ def loops_command(scenario: str | None, variables: tuple[str, ...], out: str | N
         click.echo((result.folder / "dominance.md").read_text(encoding="utf-8"))
 
 
+@cli.command("diagram")
+@click.option("--sector", "sectors", multiple=True, metavar="VIEW",
+              help="A sector (Vensim group, e.g. Capital) to draw (repeatable) [default: every sector].")
+@click.option("--out", "out", default="results/diagrams", show_default=True,
+              type=click.Path(file_okay=False, path_type=str), help="Folder for the SVG and PNG files.")
+@click.option("--highlight", default=None, metavar="LOOPID",
+              help="Draw this loop in red (alone, or inside the --sector diagrams); ids from `shuangta loops --list`.")
+@click.option("--scenario", default=None, type=click.Path(dir_okay=False, path_type=str),
+              help="Scenario whose run gives the links' polarities [default: the model's defaults].")
+@_scenario_model_option
+def diagram_command(sectors: tuple[str, ...], out: str, highlight: str | None, scenario: str | None,
+                    model_path: str | None) -> None:
+    """Stock-and-flow diagrams of the model's sectors (stocks, flows, auxiliaries, links with polarity)."""
+    from sim.diagram import draw_diagrams, label_font
+
+    written = draw_diagrams(out, list(sectors), highlight, scenario, model_path)
+    if not bool(click.get_current_context().find_root().params.get("quiet")):
+        note = label_font()[1]
+        if note:
+            click.echo(f"note: {note}")
+        click.echo(f"{len(written)} files -> {out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``shuangta`` script: SimError becomes a clean message and exit status."""
     try:

@@ -141,7 +141,7 @@ def _build_loop(graph, steps: tuple[str, ...]) -> list[str] | None:
 
 def check_table(rows: list[DocumentedLoop], analysis) -> list[RowCheck]:
     """Check each documented loop against a :class:`sim.loops.LoopAnalysis` of one run."""
-    from sim.loops import loop_scores, make_loop, polarity
+    from sim.loops import loop_polarity, loop_scores, make_loop
 
     nodes = {name.lower(): name for name in analysis.graph.nodes}
     out = []
@@ -158,7 +158,8 @@ def check_table(rows: list[DocumentedLoop], analysis) -> list[RowCheck]:
         if not found:
             built = [make_loop(c) for c in filter(None, (_build_loop(analysis.graph, c) for c in choices))]
             index = analysis.scores.index
-            found = [(lp.id, polarity(loop_scores([lp], analysis.links, index)[lp.id])) for lp in built]
+            found = [(lp.id, loop_polarity(lp, loop_scores([lp], analysis.links, index)[lp.id], analysis.signs))
+                     for lp in built]
             how = "built through the documented steps"
         if not found:
             out.append(RowCheck(row, False, "", "", "no loop of the model passes these variables in this order"))

@@ -14,8 +14,9 @@ A loop's **score** at a time step is the product of its links' scores; its
 **relative score** for a variable is its score divided by the sum of the
 absolute scores of the loops through that variable (Schoenberg, Davidsen &
 Eberlein 2020). A loop's **polarity** is the sign its score has at most of the
-steps where it is not zero (``"+"`` reinforcing, ``"-"`` balancing; ``"0"``
-for a loop that never acts in the run). A loop's **id** is ``L`` and six hex
+steps where it is not zero (``"+"`` reinforcing, ``"-"`` balancing); for a loop
+that never acts in the run, the sign of the product of its links' signs
+(:func:`sim.ltm.link_scores` with ``probe``), ``"0"`` when even those are zero. A loop's **id** is ``L`` and six hex
 digits of the SHA-1 of its variables in canonical order (the rotation that
 starts at the smallest name), so ids do not change between runs or scenarios.
 """
@@ -80,6 +81,7 @@ class LoopAnalysis:
     polarity: dict[str, str]
     method: str
     links: dict[tuple[str, str], np.ndarray]
+    signs: dict[tuple[str, str], np.ndarray]
 
     def through(self, variable: str) -> list[str]:
         """Ids of the loops that pass through ``variable``."""
@@ -200,13 +202,23 @@ def analyse(compiled, params: dict | None = None, final_time: float | None = Non
     graph = causal_graph(compiled.ir)
     times, values = trajectory(compiled, params, final_time, time_step)
     links = link_scores(graph, compiled, times, values, params)
+    signs = link_scores(graph, compiled, times, values, params, probe=True)
     loops = enumerate_loops(graph, max_loops)
     method = "enumeration"
     if loops is None:
         loops, method = strongest_loops(graph, links), "strongest-path"
     scores = loop_scores(loops, links, pd.Index(np.round(times[1:], 9), name="time"))
     return LoopAnalysis(graph, {lp.id: lp for lp in loops}, scores,
-                        {lp.id: polarity(scores[lp.id]) for lp in loops}, method, links)
+                        {lp.id: loop_polarity(lp, scores[lp.id], signs) for lp in loops}, method, links, signs)
+
+
+def loop_polarity(loop: Loop, score: pd.Series, signs: dict) -> str:
+    """The loop's :func:`polarity` along the run; for a loop whose score is zero throughout
+    (it never acts in this run), the polarity of the product of its links' signs."""
+    sign = polarity(score)
+    if sign != "0":
+        return sign
+    return polarity(loop_scores([loop], signs, score.index)[loop.id])
 
 
 def dominant(relative: pd.DataFrame) -> pd.Series:

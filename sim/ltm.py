@@ -46,6 +46,8 @@ from sim.errors import ModelError
 #: Prefix of the column names under which the hidden nodes (statefuls' arguments and
 #: outputs) are saved by :func:`trajectory`; no Vensim name can contain it.
 _HIDDEN = "\x00"
+#: Relative size of the rise of a source when probing a link's sign (:func:`link_scores` with ``probe``).
+_PROBE = 1e-6
 #: Stateful kinds whose input-to-output link is scored as a plain pass-through (+1).
 _PASS_KINDS = {"delay", "trend", "smooth"}
 
@@ -197,11 +199,14 @@ def _score(partial: np.ndarray, dz: np.ndarray, dx: np.ndarray) -> np.ndarray:
     return np.where(ok, ls, 0.0)
 
 
-def link_scores(graph: CausalGraph, compiled, times: np.ndarray, values: dict, params: dict | None = None
-                ) -> dict[tuple[str, str], np.ndarray]:
+def link_scores(graph: CausalGraph, compiled, times: np.ndarray, values: dict, params: dict | None = None,
+                probe: bool = False) -> dict[tuple[str, str], np.ndarray]:
     """LTM link score of every edge of ``graph`` at each step ``times[1:]``, shape ``(S-1,)``.
 
     ``values`` is the trajectory of :func:`trajectory` for the same ``params``.
+    With ``probe``, the sign of each link instead: how its target responds to a
+    small rise (one part in a million) of its source at the earlier step, every
+    other input held; it is defined where the run does not move the source too.
     """
     nodes = {n["var"]: n for n in graph.ir["nodes"]}
     dt = float(times[1] - times[0]) if len(times) > 1 else 1.0
@@ -217,14 +222,21 @@ def link_scores(graph: CausalGraph, compiled, times: np.ndarray, values: dict, p
         if code is None:
             code = code_cache[z] = compile(node["v"], f"<ltm {node['name'] or z}>", "eval")
         local = {d: prev[d] for d in node["deps"] if d in prev}
-        local[x] = values[x][1:]
         with np.errstate(all="ignore"):
+            if probe:
+                base = np.broadcast_to(eval(code, env, local), delta[z].shape)  # noqa: S307
+                local[x] = prev[x] + _PROBE * np.maximum(np.abs(prev[x]), 1.0)
+                return np.nan_to_num(np.sign(np.broadcast_to(eval(code, env, local), base.shape) - base))  # noqa: S307
+            local[x] = values[x][1:]
             partial = np.broadcast_to(eval(code, env, local), delta[z].shape) - prev[z]  # noqa: S307
         return _score(partial, delta[z], delta[x])
 
     def smooth(x: str, z: str, how: str) -> np.ndarray:
         j = nodes[z]["state"]
         inp, tau, s = values[f"a{j}_in"], values[f"a{j}_time"], values[z]
+        if probe:  # d flow / d input = 1/T, d flow / d state = -1/T, d flow / d T = -(input - state)/T²
+            return {"smooth_in": np.sign(tau[:-1]), "smooth_self": -np.sign(tau[:-1]),
+                    "smooth_time": -np.sign(inp[:-1] - s[:-1])}[how]
         with np.errstate(all="ignore"):
             f = (inp - s) / tau
             moved = {"smooth_in": (inp[1:], s[:-1], tau[:-1]), "smooth_time": (inp[:-1], s[:-1], tau[1:]),

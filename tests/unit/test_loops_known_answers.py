@@ -118,3 +118,11 @@ def test_a_smooth_is_a_stock_with_its_own_balancing_loop():
     assert a.polarity[minor] == "-"
     # Capital -> Depreciation -> Capital drains the stock: balancing
     assert a.polarity[make_loop(["Capital", "Depreciation"]).id] == "-"
+
+
+def test_probed_link_signs_are_the_signs_of_the_partial_derivatives():
+    # Gap = Goal - Level falls when Level rises; Adjustment = Gap / time rises with Gap.
+    a = _analysis("ltm_goal")
+    assert set(a.signs[("Level", "Gap")]) == {-1.0}
+    assert set(a.signs[("Gap", "Adjustment")]) == {1.0}
+    assert set(a.signs[("Adjustment", "Level")]) == {1.0}
