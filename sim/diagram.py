@@ -12,7 +12,8 @@ Labels give the Vensim name and, below it, the plan's Chinese term from the
 variable's comment (the first bracketed Chinese phrase) when a CJK font is
 found (:func:`label_font`); without one the labels stay English and
 :attr:`Diagram.note` says so. The layout is networkx's Kamada-Kawai layout
-(deterministic, pure Python); drawing is matplotlib's, as SVG and PNG.
+(deterministic, pure Python), or a circle in causal order for a single loop;
+drawing is matplotlib's, as SVG and PNG.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def draw(graph, polarities: dict[tuple[str, str], str], variables: list[str], ti
     lists edges drawn in red (a loop).
     """
     import networkx as nx
+    import numpy as np
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -122,7 +124,14 @@ def draw(graph, polarities: dict[tuple[str, str], str], variables: list[str], ti
     g = nx.DiGraph()
     g.add_nodes_from(nodes)
     g.add_edges_from(edges)
-    pos = nx.kamada_kawai_layout(g.to_undirected()) if len(nodes) > 1 else {nodes[0]: (0.0, 0.0)}
+    if not neighbours and highlight and len(nodes) > 1:  # one loop: its variables round a circle, in order
+        ring = [u for u, _ in highlight]
+        angles = np.pi / 2 - 2 * np.pi * np.arange(len(ring)) / len(ring)
+        pos = {v: (float(np.cos(a)), float(np.sin(a))) for v, a in zip(ring, angles)}
+    elif len(nodes) > 1:
+        pos = nx.kamada_kawai_layout(g.to_undirected())
+    else:
+        pos = {nodes[0]: (0.0, 0.0)}
     font, note = label_font()
     size = max(6.0, min(26.0, 2.2 * len(nodes) ** 0.5 * 1.6))
     fig = Figure(figsize=(size * 1.3, size))

@@ -9,6 +9,8 @@ A loops folder holds (besides ``manifest.json``):
   each loop that drives it, by time (long format: time, variable, loop, relative_score);
 * ``dominance.md``: which loop dominates each variable in each phase;
 * ``dominance_<variable>.png``: relative scores over time of the strongest loops;
+* ``loop_<id>.svg`` and ``.png``: the diagram of the loop that drives each variable most
+  over the run (the manifest's ``extra.dominant`` maps each variable to its id);
 * ``documented_loops.csv``: the check of the model README's loop table, when it has one.
 """
 
@@ -72,6 +74,12 @@ def relative_long(analysis: LoopAnalysis, variables: list[str]) -> pd.DataFrame:
         frames.append(long)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["time", "variable", "loop", "relative_score"])
+
+
+def strongest_driver(analysis: LoopAnalysis, variable: str) -> str:
+    """The loop with the largest mean |relative score| for ``variable`` over the run ('' if none acts)."""
+    strength = analysis.relative(variable).abs().mean()
+    return str(strength.idxmax()) if len(strength) and strength.max() > 0 else ""
 
 
 def dominance_text(analysis: LoopAnalysis, variables: list[str], min_phase: float = MIN_PHASE) -> str:
@@ -200,8 +208,18 @@ def run_loops(scenario: str | Path | None, out: str | Path | None = None, variab
              "loop_scores.csv": analysis.scores[strong].to_csv(float_format=CSV_FORMAT),
              "relative_scores.csv": relative_long(analysis, variables).to_csv(index=False, float_format=CSV_FORMAT),
              "dominance.md": dominance_text(analysis, variables)}
+    from sim.diagram import loop_diagram, read_sectors
+
+    chinese = read_sectors(model.path)[1]
+    dominant_loops = {}
     for v in variables:
         files[f"dominance_{slug(v)}.png"] = plot_dominance(analysis, v, f"Loops driving {v} ({name})")
+        loop_id = strongest_driver(analysis, v)
+        if loop_id:
+            dominant_loops[v] = loop_id
+            d = loop_diagram(analysis, loop_id, chinese)
+            files[f"loop_{loop_id}.svg"], files[f"loop_{loop_id}.png"] = d.svg, d.png
+    manifest["extra"]["dominant"] = dominant_loops
     check = documented_check(analysis, model.path)
     if check is not None:
         files["documented_loops.csv"] = check
