@@ -25,11 +25,13 @@ from pathlib import Path
 import pandas as pd
 
 from sim.errors import InputError
-from sim.loops import MAX_LOOPS, MIN_PHASE, LoopAnalysis, analyse, phases
+from sim.loops import MAX_LOOPS, MIN_PHASE, LoopAnalysis, analyse, leading, phases
 from sim.results import MANIFEST, build_manifest, finish_manifest, write_run
 
 #: Targets whose variables are explained when no variable is named.
 DEFAULT_TARGETS = ("T1", "T7")
+#: Loops named per phase in the dominance text.
+TEXT_LOOPS = 3
 #: Loops drawn in a dominance plot (the strongest for that variable; the rest are in the CSV).
 PLOT_LOOPS = 6
 #: Loops that never hold this share of the absolute loop score (of all loops, or of those
@@ -83,22 +85,22 @@ def strongest_driver(analysis: LoopAnalysis, variable: str) -> str:
 
 
 def dominance_text(analysis: LoopAnalysis, variables: list[str], min_phase: float = MIN_PHASE) -> str:
-    """Markdown: for each variable, the dominant loop of each phase with its share."""
+    """Markdown: for each variable, its phases (:func:`sim.loops.phases`) with the strongest loop of each."""
     lines = [f"# Loop dominance ({analysis.method}, {len(analysis.loops)} loops)", ""]
     for v in variables:
         rel = analysis.relative(v)
         lines += [f"## {v}", ""]
-        spells = [s for s in phases(rel, min_phase) if s[2]]
+        spells = [s for s in phases(rel, min_phase) if s[3]]
         if not spells:
             lines += ["No loop drives this variable in this run.", ""]
             continue
         positive = rel.clip(lower=0).sum(axis=1)
-        for start, end, loop_id in spells:
-            share = rel.loc[start:end, loop_id]
-            lines.append(
-                f"- {start:g}–{end:g}: {loop_id} ({WORDS[analysis.polarity[loop_id]]}, mean relative score "
-                f"{share.mean():+.2f}; reinforcing loops together {positive.loc[start:end].mean():.0%}): "
-                f"{short_path(analysis, loop_id)}")
+        for start, end, sign, _ in spells:
+            window = rel.loc[start:end]
+            lines.append(f"- {start:g}–{end:g}: {WORDS[sign]} loops dominate (reinforcing loops hold "
+                         f"{positive.loc[start:end].mean():.0%} of the score); the strongest of them:")
+            lines += [f"  - {i} (mean relative score {window[i].mean():+.2f}): {short_path(analysis, i)}"
+                      for i in leading(window, sign, TEXT_LOOPS)]
         lines.append("")
     return "\n".join(lines)
 

@@ -227,27 +227,47 @@ def loop_polarity(loop: Loop, score: pd.Series, signs: dict) -> str:
     return polarity(loop_scores([loop], signs, score.index)[loop.id])
 
 
-def dominant(relative: pd.DataFrame) -> pd.Series:
-    """The loop with the largest |relative score| at each time ('' where no loop acts)."""
+def phases(relative: pd.DataFrame, min_phase: float = MIN_PHASE) -> list[tuple[float, float, str, str]]:
+    """Phases of a variable's behaviour: ``(start, end, polarity, loop id)``.
+
+    A phase is a spell in which the loops of one polarity dominate: the sum of
+    the relative scores keeps its sign (``"+"``: reinforcing loops hold more of
+    the score than balancing ones; ``"-"``: the reverse; ``"0"``: no loop acts).
+    A spell shorter than ``min_phase`` joins the phase before it (the first
+    one, the phase after it). ``loop id`` is the loop of the phase's polarity
+    with the largest mean relative score in the phase (:func:`leading`; '' when none).
+    """
     if relative.empty:
-        return pd.Series("", index=relative.index)
-    top = relative.abs().idxmax(axis=1)
-    return top.where(relative.abs().max(axis=1) > 0, "")
-
-
-def phases(relative: pd.DataFrame, min_phase: float = MIN_PHASE) -> list[tuple[float, float, str]]:
-    """Spells ``(start, end, loop id)`` of one dominant loop; spells shorter than ``min_phase`` join the one before."""
-    top = dominant(relative)
+        return []
+    total = relative.sum(axis=1).to_numpy()
+    signs = np.where(total > 0, "+", np.where(total < 0, "-", "0"))
+    times = relative.index.to_numpy(dtype=float)
     spells: list[list] = []
-    for t, loop_id in top.items():
-        if spells and spells[-1][2] == loop_id:
-            spells[-1][1] = t
+    for k, sign in enumerate(signs):
+        if spells and spells[-1][2] == sign:
+            spells[-1][1] = k
         else:
-            spells.append([t, t, loop_id])
+            spells.append([k, k, sign])
     merged: list[list] = []
     for spell in spells:
-        if merged and (spell[1] - spell[0] < min_phase or merged[-1][2] == spell[2]):
+        short = times[spell[1]] - times[spell[0]] < min_phase
+        if merged and (short or merged[-1][2] == spell[2]):
             merged[-1][1] = spell[1]
+        elif merged and times[merged[-1][1]] - times[merged[-1][0]] < min_phase and len(merged) == 1:
+            merged[-1][1:] = [spell[1], spell[2]]  # a short first spell joins the phase after it
         else:
-            merged.append(spell)
-    return [tuple(s) for s in merged]
+            merged.append(list(spell))
+    out = []
+    for first, last, sign in merged:
+        top = leading(relative.iloc[first:last + 1], sign, 1)
+        out.append((float(times[first]), float(times[last]), sign, top[0] if top else ""))
+    return out
+
+
+def leading(relative: pd.DataFrame, sign: str, n: int) -> list[str]:
+    """The ``n`` loops with the largest mean relative score of polarity ``sign`` over ``relative``'s
+    times (``"0"``: of either sign, by mean absolute score)."""
+    mean = relative.mean()
+    strength = mean if sign == "+" else (-mean if sign == "-" else relative.abs().mean())
+    strength = strength[strength > 0].sort_values(ascending=False)
+    return [str(i) for i in strength.index[:n]]

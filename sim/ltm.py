@@ -173,10 +173,7 @@ def trajectory(compiled, params: dict | None = None, final_time: float | None = 
 
 def _environment(compiled, params: dict, times: np.ndarray, time_step: float) -> dict:
     """Names the generated vector code needs, with constants and Time held at the earlier step."""
-    from sim.compiler import _HELPERS  # the runner's own helper functions
-
-    env = dict(_HELPERS)
-    env.update(compiled._tables[False])
+    env = compiled.vector_namespace()
     by_name = {c["name"]: c["var"] for c in compiled.ir["constants"]}
     for c in compiled.ir["constants"]:
         env[c["var"]] = np.float64(c["value"])
@@ -185,8 +182,7 @@ def _environment(compiled, params: dict, times: np.ndarray, time_step: float) ->
             raise ModelError(f"{name!r} is not a constant of the model")
         arr = np.asarray(value, dtype=float)
         env[by_name[name]] = arr[:-1] if arr.ndim == 1 else np.float64(arr)
-    ctrl = compiled._control({"time_step": time_step})
-    env.update(t=times[:-1], _dt=np.float64(time_step), _t0=np.float64(ctrl["initial_time"]),
+    env.update(t=times[:-1], _dt=np.float64(time_step), _t0=np.float64(compiled.initial_time),
                _tf=np.float64(times[-1]), _sp=np.float64(time_step))
     return env
 

@@ -17,7 +17,7 @@ TEXT = {
         "intro": "Which feedback loops drive each headline variable, and when (Loops That Matter: the share of "
                  "each loop in the total absolute loop score at each time step; positive shares are reinforcing "
                  "loops, negative ones balancing).",
-        "phases": "Dominant loop by phase",
+        "phases": "Phases and the loops that dominate them",
         "plot": "Relative loop scores of the strongest loops driving {variable} ({scenario})",
         "diagram": "The loop that drives {variable} most over the run ({scenario}): {loop}",
         "none": "No loop drives this variable in this run.",
@@ -25,7 +25,7 @@ TEXT = {
     "zh": {
         "intro": "各核心指标由哪些反馈回路驱动、在何时起主导作用（“起作用的回路”方法：每个时间步各回路在全部回路得分绝对值"
                  "之和中所占份额；正值为增强回路，负值为调节回路）。",
-        "phases": "各阶段主导回路",
+        "phases": "各阶段及其主导回路",
         "plot": "驱动 {variable} 的主要回路的相对得分（{scenario}）",
         "diagram": "整个模拟期内对 {variable} 作用最大的回路（{scenario}）：{loop}",
         "none": "本次模拟中没有回路驱动该变量。",
@@ -34,13 +34,15 @@ TEXT = {
 
 
 def _phases(text: str, variable: str) -> list[str]:
-    """The bullet lines under ``## variable`` of a dominance.md."""
+    """The phases under ``## variable`` of a dominance.md, each with its loops on the same line."""
     lines, inside = [], False
     for line in text.splitlines():
         if line.startswith("## "):
             inside = line[3:].strip() == variable
         elif inside and line.startswith("- "):
             lines.append(line[2:])
+        elif inside and line.startswith("  - ") and lines:
+            lines[-1] += (" " if lines[-1].endswith(":") else "; ") + line[4:]
     return lines
 
 

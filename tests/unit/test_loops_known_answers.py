@@ -70,8 +70,8 @@ def test_logistic_dominance_shifts_when_the_population_passes_half_the_capacity(
         p += dt * rate * p * (1 - p / capacity)
         t += dt
     expected_switch = t + dt
-    (first, _, winner), (second, _, later) = phases(a.relative("Population"))
-    assert (winner, later) == (r, b)
+    (_, _, first, winner), (second, _, later, loser) = phases(a.relative("Population"))
+    assert (first, winner, later, loser) == ("+", r, "-", b)
     assert second == pytest.approx(expected_switch, abs=1e-9)
 
 
@@ -86,7 +86,7 @@ def test_logistic_dominance_shifts_at_the_closed_form_inflection_point():
     dt = cm.time_step
     t_star = math.log(capacity / p0 - 1) / rate
     tolerance = t_star * rate * dt / 2 + 2 * dt
-    (_, _, winner), (switch, _, later) = phases(a.relative("Population"))
+    (_, _, _, winner), (switch, _, _, later) = phases(a.relative("Population"))
     assert (winner, later) == (r, b)
     assert abs(switch - t_star) <= tolerance
 
