@@ -133,7 +133,7 @@ def draw(graph, polarities: dict[tuple[str, str], str], variables: list[str], ti
     else:
         pos = {nodes[0]: (0.0, 0.0)}
     font, note = label_font()
-    size = max(6.0, min(26.0, 2.2 * len(nodes) ** 0.5 * 1.6))
+    size = max(6.0, min(20.0, 2.4 * len(nodes) ** 0.5))  # inches: labels stay readable when the page scales it
     fig = Figure(figsize=(size * 1.3, size))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)

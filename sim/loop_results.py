@@ -128,10 +128,9 @@ def plot_dominance(analysis: LoopAnalysis, variable: str, title: str = "") -> by
     ax.set_xlabel("year")
     ax.set_ylabel("relative loop score")
     ax.set_title(title or f"Loops driving {variable}")
-    ax.legend(fontsize=7, loc="lower left", frameon=False)
-    fig.tight_layout()
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.12), ncol=1, frameon=False)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     return buffer.getvalue()
 
 
