@@ -21,6 +21,7 @@ graph and scored on the same run.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
 from dataclasses import dataclass
@@ -139,6 +140,12 @@ def _build_loop(graph, steps: tuple[str, ...]) -> list[str] | None:
     return used if len(set(used)) == len(used) else None
 
 
+def _with_hint(name: str, names) -> str:
+    """``name``, with the closest variable names of the model in brackets when there are any."""
+    near = difflib.get_close_matches(name, list(names), n=2, cutoff=0.6)
+    return f"{name} (did you mean {' or '.join(near)}?)" if near else name
+
+
 def check_table(rows: list[DocumentedLoop], analysis) -> list[RowCheck]:
     """Check each documented loop against a :class:`sim.loops.LoopAnalysis` of one run."""
     from sim.loops import loop_polarity, loop_scores, make_loop
@@ -148,7 +155,8 @@ def check_table(rows: list[DocumentedLoop], analysis) -> list[RowCheck]:
     for row in rows:
         unknown = [a for step in row.steps for a in step if a.lower() not in nodes]
         if unknown:
-            out.append(RowCheck(row, False, "", "", "not variables of the model: " + ", ".join(unknown)))
+            out.append(RowCheck(row, False, "", "", "not variables of the model: " + ", ".join(
+                _with_hint(a, analysis.graph.nodes) for a in unknown)))
             continue
         choices = [tuple(nodes[a.lower()] for a in combo) for combo in itertools.product(*row.steps)]
         matches = [lp for lp in analysis.loops.values() if any(visits_in_order(lp.variables, c) for c in choices)]

@@ -65,3 +65,12 @@ def test_a_loop_the_analysis_did_not_keep_is_built_through_the_documented_steps(
     assert checks["B1"].passed and checks["B1"].reason.startswith("built")
     assert checks["B1"].loop_id == make_loop(["Population", "Fractional Growth", "Net Growth"]).id
     assert (checks["B9"].passed, checks["B9"].found_polarity) == (False, "+")
+
+
+def test_a_misspelt_variable_is_named_with_the_closest_names_of_the_model():
+    analysis = analyse(compile_model(DATA / "ltm_logistic.mdl"))
+    rows = parse_table("## Feedback loops\n\n| loop | path | polarity |\n|---|---|---|\n"
+                       "| R1 growth | Populaton → Net Growth → Populaton | + |\n")
+    (check,) = check_table(rows, analysis)
+    assert not check.passed
+    assert "Populaton (did you mean Population?)" in check.reason
