@@ -126,3 +126,26 @@ def test_probed_link_signs_are_the_signs_of_the_partial_derivatives():
     assert set(a.signs[("Level", "Gap")]) == {-1.0}
     assert set(a.signs[("Gap", "Adjustment")]) == {1.0}
     assert set(a.signs[("Adjustment", "Level")]) == {1.0}
+
+
+def test_a_variable_on_no_loop_is_driven_by_the_loops_through_its_nearest_cause():
+    a = _analysis("ltm_growth")
+    (loop_id,) = a.loops
+    assert a.drivers("Population Density") == [loop_id]
+    np.testing.assert_allclose(a.relative("Population Density")[loop_id].to_numpy(), 1.0, atol=1e-12)
+
+
+def test_flows_into_one_stock_score_by_their_share_of_the_change_in_net_flow():
+    # Births = b P, Deaths = d P: Δbirths / Δnet = b / (b - d), Δdeaths / Δnet = d / (b - d).
+    # Loop scores: births loop +b/(b-d) = +2.5, deaths loop -d/(b-d) = -1.5 (b = 0.05, d = 0.03);
+    # relative: +2.5/4 = 0.625 and -1.5/4 = -0.375.
+    a = _analysis("ltm_births_deaths")
+    b, d = 0.05, 0.03
+    births = make_loop(["Population", "Births"]).id
+    deaths = make_loop(["Population", "Deaths"]).id
+    np.testing.assert_allclose(a.scores[births].to_numpy(), b / (b - d), rtol=1e-9)
+    np.testing.assert_allclose(a.scores[deaths].to_numpy(), -d / (b - d), rtol=1e-9)
+    rel = a.relative("Population")
+    np.testing.assert_allclose(rel[births].to_numpy(), b / (b + d), rtol=1e-9)
+    np.testing.assert_allclose(rel[deaths].to_numpy(), -d / (b + d), rtol=1e-9)
+    assert (a.polarity[births], a.polarity[deaths]) == ("+", "-")
