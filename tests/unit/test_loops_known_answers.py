@@ -149,3 +149,47 @@ def test_flows_into_one_stock_score_by_their_share_of_the_change_in_net_flow():
     np.testing.assert_allclose(rel[births].to_numpy(), b / (b + d), rtol=1e-9)
     np.testing.assert_allclose(rel[deaths].to_numpy(), -d / (b + d), rtol=1e-9)
     assert (a.polarity[births], a.polarity[deaths]) == ("+", "-")
+
+
+DELAYED = """{UTF-8}
+Stock= INTEG (Inflow - Outflow, 1)
+	~	Widget
+	~	A stock fed by a delayed share of itself.
+	|
+Inflow= DELAY3(Stock * 0.2, 2)
+	~	Widget/Year
+	~	Material delay of order three.
+	|
+Outflow= Stock * Smooth Rate
+	~	Widget/Year
+	~	Drain.
+	|
+Smooth Rate= SMOOTH3(0.05 + 0 * Stock, 1)
+	~	1/Year
+	~	Third-order smooth.
+	|
+FINAL TIME = 10
+	~	Year
+	~		|
+INITIAL TIME = 0
+	~	Year
+	~		|
+SAVEPER = 1
+	~	Year
+	~		|
+TIME STEP = 0.25
+	~	Year
+	~		|
+"""
+
+
+def test_delays_and_third_order_smooths_pass_a_change_on(tmp_path):
+    path = tmp_path / "delayed.mdl"
+    path.write_text(DELAYED, encoding="utf-8")
+    a = analyse(compile_model(path))
+    assert a.graph.nodes["Inflow"] == "delay" and a.graph.nodes["Smooth Rate"] == "smooth"
+    delayed = make_loop(["Stock", "Inflow"]).id
+    drain = make_loop(["Stock", "Outflow"]).id
+    assert a.polarity[delayed] == "+" and a.polarity[drain] == "-"
+    # the smooth's input does not respond to the stock (0 * Stock): a loop that never acts, of no sign
+    assert a.polarity[make_loop(["Stock", "Smooth Rate", "Outflow"]).id] == "0"
