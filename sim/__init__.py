@@ -40,6 +40,8 @@ _EXPORTS = {
     "sim.checks": ("format_checks", "run_checks"),
     "sim.plots": ("plot_runs", "plot_sweep"),
     "sim.report": ("build_report",),
+    "sim.loop_results": ("read_loops", "run_loops"),
+    "sim.diagram": ("draw_diagrams",),
     "sim.errors": ("InputError", "ModelError", "RunError", "ScenarioError", "SimError"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -567,6 +567,76 @@ def sensitivity_command(spec: str, method: str | None, n: int | None, out: str |
         click.echo("\nwarnings:\n" + warnings)
 
 
+@cli.command("loops")
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--variable", "variables", multiple=True, metavar="NAME",
+              help="Variable whose driving loops are explained (repeatable) [default: the T1 and T7 variables].")
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+              help="Loops folder [default: results/loops/<scenario name>].")
+@click.option("--list", "list_", is_flag=True, help="Print the loops (id, polarity, strength, path); write nothing.")
+@click.option("--all", "show_all", is_flag=True, help="With --list: every loop, not the strongest 40.")
+@click.option("--check", is_flag=True,
+              help="Check the loop table of the model's README.md; write nothing; exit status 1 if a row fails.")
+@click.option("--max-loops", type=click.IntRange(min=1), default=None,
+              help="Loops enumerated before the strongest-path search takes over [default: 2000].")
+@_scenario_model_option
+def loops_command(scenario: str | None, variables: tuple[str, ...], out: str | None, list_: bool, show_all: bool,
+                  check: bool, max_loops: int | None, model_path: str | None) -> None:
+    """Feedback loops of the model and which of them dominate along a run of SCENARIO (Loops That Matter).
+
+    Without SCENARIO the model's defaults are run. Writes loop scores, relative
+    scores, a dominance plot and text per variable to a loops folder.
+    """
+    from sim.loop_results import format_loops, run_loops, scenario_analysis
+    from sim.loops import MAX_LOOPS
+
+    max_loops = max_loops or MAX_LOOPS
+    if list_ or check:
+        model, _, analysis = scenario_analysis(scenario, model_path, max_loops)
+        if list_:
+            click.echo(format_loops(analysis, None if show_all else 40))
+        if check:
+            from sim.loop_results import documented_check
+
+            table = documented_check(analysis, model.path)
+            if table is None:
+                raise SimError(f"{model.path.parent / 'README.md'}: no 'Feedback loops' table to check")
+            for r in table.itertuples():
+                click.echo(f"{'pass' if r.passed else 'FAIL'}  {r.row} {r.name} ({r.documented}): "
+                           f"{r.loop or '-'} {r.reason}")
+            if not table["passed"].all():
+                click.get_current_context().exit(1)
+        return
+    result = run_loops(scenario, out, list(variables), model_path, max_loops, command=sys.argv)
+    if not bool(click.get_current_context().find_root().params.get("quiet")):
+        a = result.analysis
+        click.echo(f"{len(a.loops)} loops ({a.method}), analysis {result.seconds:.1f} s  ->  {result.folder}")
+        click.echo((result.folder / "dominance.md").read_text(encoding="utf-8"))
+
+
+@cli.command("diagram")
+@click.option("--sector", "sectors", multiple=True, metavar="VIEW",
+              help="A sector (Vensim group, e.g. Capital) to draw (repeatable) [default: every sector].")
+@click.option("--out", "out", default="results/diagrams", show_default=True,
+              type=click.Path(file_okay=False, path_type=str), help="Folder for the SVG and PNG files.")
+@click.option("--highlight", default=None, metavar="LOOPID",
+              help="Draw this loop in red (alone, or inside the --sector diagrams); ids from `shuangta loops --list`.")
+@click.option("--scenario", default=None, type=click.Path(dir_okay=False, path_type=str),
+              help="Scenario whose run gives the links' polarities [default: the model's defaults].")
+@_scenario_model_option
+def diagram_command(sectors: tuple[str, ...], out: str, highlight: str | None, scenario: str | None,
+                    model_path: str | None) -> None:
+    """Stock-and-flow diagrams of the model's sectors (stocks, flows, auxiliaries, links with polarity)."""
+    from sim.diagram import draw_diagrams, label_font
+
+    written = draw_diagrams(out, list(sectors), highlight, scenario, model_path)
+    if not bool(click.get_current_context().find_root().params.get("quiet")):
+        note = label_font()[1]
+        if note:
+            click.echo(f"note: {note}")
+        click.echo(f"{len(written)} files -> {out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``shuangta`` script: SimError becomes a clean message and exit status."""
     try:

@@ -1436,6 +1436,13 @@ class CompiledModel:
         values = {name: out[i].T for i, name in enumerate(columns)}
         return EnsembleResult(saved, values)
 
+    def vector_namespace(self) -> dict:
+        """The names the generated vector code refers to besides the model's own: runtime
+        helpers and lookup tables. For re-evaluating single equations (see :mod:`sim.ltm`)."""
+        env = dict(_HELPERS)
+        env.update(self._tables[False])
+        return env
+
     def source(self, vector: bool = True, series: tuple = (), return_columns=None) -> str:
         """The generated Python source for a run configuration (for reading and debugging)."""
         plan = _Plan(not vector, frozenset(self._const_var[s] for s in series), self._columns(return_columns))

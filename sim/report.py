@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 #: Kinds of result folder the report reads, in the order of its sections.
-KINDS = ("run", "sweep", "sensitivity", "reach", "consistency", "discovery", "calibration", "hindcast")
+KINDS = ("run", "loops", "sweep", "sensitivity", "reach", "consistency", "discovery", "calibration", "hindcast")
 #: Variables charted for scenario runs and sweeps, when the folders have them.
 KEY_VARIABLES = ("Above Scale Industrial Output", "Urban Disposable Income per Capita", "GDP",
                  "Fixed Asset Investment")
@@ -115,6 +115,7 @@ TEXT = {
         "sec_reach": "What it would take: lever values that meet a target",
         "sec_consistency": "Which targets can hold together",
         "sec_discovery": "Scenario discovery: where the targets are (nearly) met",
+        "sec_loops": "Why: the feedback loops behind the headline targets", "kind_loops": "loops",
         "sec_assumptions": "Assumptions and sources",
         "sec_folders": "Result folders used",
         "none_given": "No {kind} folder was given.",
@@ -260,6 +261,7 @@ TEXT = {
         "sec_reach": "目标反推：实现目标所需的政策杠杆取值",
         "sec_consistency": "哪些目标可以同时实现",
         "sec_discovery": "情景发现：目标（接近）实现的因素取值区域",
+        "sec_loops": "原因：决定核心目标的反馈回路", "kind_loops": "反馈回路",
         "sec_assumptions": "假设与来源",
         "sec_folders": "所用结果文件夹",
         "none_given": "未提供{kind}结果文件夹。",
@@ -466,7 +468,7 @@ def _manifest(folder: Path) -> dict | None:
 
 
 def folder_kind(folder: str | Path) -> str | None:
-    """The kind of result folder at ``folder`` (``run``, ``sweep``, ``sensitivity``, ``reach``,
+    """The kind of result folder at ``folder`` (``run``, ``loops``, ``sweep``, ``sensitivity``, ``reach``,
     ``consistency``, ``discovery``, ``calibration``, ``hindcast``, ``other`` for a result folder of
     another kind), or None."""
     folder = Path(folder)
@@ -488,6 +490,8 @@ def folder_kind(folder: str | Path) -> str | None:
         return "discovery"
     if (folder / "reach.json").is_file():
         return "reach"
+    if (folder / "loops.csv").is_file():
+        return "loops"
     if (folder / "consistency.json").is_file():
         return "consistency"
     if (folder / "timeseries.csv").is_file() and (folder / "targets.csv").is_file():
@@ -827,10 +831,12 @@ class _Page:
                 self.notes.append(self.t("font_ok", font=f"{self.family} ({self.font})"))
             else:
                 self.notes.append(self.t("font_missing"))
+        from sim.report_why import why_section
+
         sections = [("summary", self.t("summary"), self.summary())]
         builders = {"run": self.runs_section, "sweep": self.sweeps_section, "sensitivity": self.sensitivity_section,
                     "reach": self.reach_section, "consistency": self.consistency_section,
-                    "discovery": self.discovery_section,
+                    "discovery": self.discovery_section, "loops": lambda: why_section(self),
                     "calibration": lambda: calibration_section(self, self.of("calibration")),
                     "hindcast": lambda: hindcast_section(self, self.of("hindcast"))}
         for kind in KINDS:
