@@ -65,8 +65,6 @@ def test_the_report_gains_a_why_section_from_the_loops_folder(plan_loops, tmp_pa
     assert section.count("<img") == 4  # a dominance plot and a loop diagram per variable
 
 
-@pytest.mark.xfail(strict=True, reason="model/README.md's loop table names variables of model v1 loosely "
-                   "('value added', 'investment'); the lead rewrites it for model v2, then drop this mark")
 def test_every_documented_loop_is_found_with_its_polarity(plan_loops):
     table = pd.read_csv(plan_loops["folder"] / "documented_loops.csv")
     assert len(table) > 0
