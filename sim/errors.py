@@ -31,3 +31,7 @@ class ModelError(SimError):
 
 class RunError(SimError):
     """A simulation failed (NaN, negative stock, solver error)."""
+
+
+class ModelFileError(InputError, ModelError):
+    """The model file given does not exist or is not a file: bad input (exit status 2), and a ModelError."""

@@ -20,11 +20,11 @@ SHA-256).
 
 ``lang="zh"`` gives Chinese headings, labels and sentences (target
 descriptions from ``description_zh``, the catalogue's Chinese terms); charts
-are drawn with a CJK font found by :func:`find_cjk_font` (matplotlib's font
-manager by family, then fontconfig's ``fc-list :lang=zh``, then the system's
-font folders, each checked for the glyphs). When none is found, charts keep
-English labels (no Chinese glyph is drawn), the HTML text stays Chinese, and
-the page says so.
+are drawn with Noto Sans CJK SC Regular from the ``mplfonts`` package
+(:func:`sim.fonts.find_cjk_font`). The page embeds the glyphs of every Chinese
+character it uses as a subset web font (:func:`sim.fonts.embedded_face_css`),
+so it reads the same on a machine with no CJK font. Should no font be found,
+charts keep English labels and the page says so, in Chinese and in English.
 
 Every text is escaped with :func:`html.escape`; the page is HTML5 with
 ``<meta charset="utf-8">``. Nothing here prints; errors are
@@ -42,8 +42,6 @@ import json
 import logging
 import math
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -52,6 +50,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, SimError
+from sim.fonts import EMBEDDED_FAMILY, chart_family, embedded_face_css, find_cjk_font
+from sim.folders import KINDS, ResultFolder, collect_folders, read_manifest, folder_kind
 from sim.results import MANIFEST, atomic_write_text, read_run
 from sim.targets import Target, format_number, load_targets
 
@@ -68,24 +68,14 @@ __all__ = [
     "write_report",
 ]
 
-#: Kinds of result folder the report reads, in the order of its sections.
-KINDS = ("run", "sweep", "sensitivity", "reach", "consistency", "discovery")
 #: Variables charted for scenario runs and sweeps, when the folders have them.
 KEY_VARIABLES = ("Above Scale Industrial Output", "Urban Disposable Income per Capita", "GDP",
                  "Fixed Asset Investment")
 #: The headline targets: industrial output 165 in 2025 (24.5 %/yr) and income doubling.
 INDUSTRY, INCOME = "T1", "T7"
-#: Families tried first for Chinese charts (matplotlib font manager names).
-CJK_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans SC", "Noto Serif CJK SC",
-    "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "AR PL UMing CN",
-    "AR PL UKai CN", "Droid Sans Fallback", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "STHeiti",
-)
-#: Characters a CJK font must have to be used.
-CJK_PROBE = "双塔区规划目标实现年份产值收入"
-#: Most folders searched below a folder that is not itself a result folder.
-SEARCH_DEPTH = 3
 DPI = 100
+#: The page's ``<meta name="generator">``: how a file is recognised as a report (:func:`is_report`).
+GENERATOR = "shuangta report"
 PLAN_START, PLAN_END = 2021, 2025
 COLOURS = {True: "#2e8b57", False: "#c0392b", None: "#9e9e9e"}
 
@@ -210,8 +200,8 @@ TEXT = {
         "s_full": "The full set of {n} targets: best worst normalised gap {g} ({verdict}).",
         "feasible": "can be met together", "infeasible": "cannot be met together",
         # fonts
-        "font_ok": "Charts drawn with the CJK font {font}.",
-        "font_missing": "No CJK font was found on this machine, so the charts keep English labels (no Chinese glyph is drawn in them); the text of the page is Chinese. Install one (Debian: apt-get install fonts-noto-cjk or fonts-wqy-microhei) and run the command again for Chinese charts.",
+        "font_ok": "Chinese text is set in {font}, drawn into the charts and embedded in this page, so no font needs to be installed to read it.",
+        "font_missing": "No Chinese font was found (the package mplfonts provides one: pip install mplfonts), so the charts keep English labels.",
         "model_mismatch": "{n} folders were computed with another version of the model (SHA-256 {shas}) than the one whose catalogue is listed here ({sha}): {folders}.",
         "other_folders": "Folders of a kind this report does not read (listed under result folders only): {folders}.",
         "english_details": "",
@@ -332,8 +322,8 @@ TEXT = {
         "s_s4": "plan-figures.md 第 4 节第 {item} 条（{targets}）：{verdict}。{claim}",
         "s_full": "全部 {n} 个目标：最优最差归一化差距 {g}（{verdict}）。",
         "feasible": "可以同时实现", "infeasible": "无法同时实现",
-        "font_ok": "图表使用中文字体 {font} 绘制。",
-        "font_missing": "本机未找到中文（CJK）字体，因此图表保留英文标注（图中不绘制中文字形）；网页正文仍为中文。安装中文字体（Debian：apt-get install fonts-noto-cjk 或 fonts-wqy-microhei）后重新运行命令即可得到中文图表。",
+        "font_ok": "中文使用 {font} 字体，已绘入图表并嵌入本页，阅读时无需安装任何字体。",
+        "font_missing": "未找到中文字体（mplfonts 软件包提供该字体：pip install mplfonts），因此图表保留英文标注。",
         "model_mismatch": "有 {n} 个结果文件夹所用模型版本（SHA-256 {shas}）与本页所列参数目录的模型（{sha}）不同：{folders}。",
         "other_folders": "本报告不读取的结果文件夹类型（仅在文件夹列表中列出）：{folders}。",
         "english_details": "详细文字按命令输出原文（英文）列出。",
@@ -400,164 +390,6 @@ def _slug(text: str) -> str:
 # --------------------------------------------------------------------------- folders
 
 
-@dataclass
-class ResultFolder:
-    """One result folder the report reads: its ``kind`` (see :data:`KINDS`, or ``other``) and manifest."""
-
-    kind: str
-    path: Path
-    manifest: dict
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def model_sha(self) -> str | None:
-        return (self.manifest.get("model") or {}).get("sha256")
-
-
-def _manifest(folder: Path) -> dict | None:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def folder_kind(folder: str | Path) -> str | None:
-    """The kind of result folder at ``folder`` (``run``, ``sweep``, ``sensitivity``, ``reach``,
-    ``consistency``, ``discovery``, ``other`` for a result folder of another kind), or None."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return None
-    manifest = _manifest(folder)
-    if manifest is None:
-        return None
-    extra = manifest.get("extra") if isinstance(manifest.get("extra"), dict) else {}
-    if (folder / "indices.csv").is_file() or isinstance(extra.get("sensitivity"), dict):
-        return "sensitivity"  # a study folder is a sweep folder too: test it first
-    if (folder / "experiments.parquet").is_file():
-        return "sweep"
-    if (folder / "discovery.json").is_file():
-        return "discovery"
-    if (folder / "reach.json").is_file():
-        return "reach"
-    if (folder / "consistency.json").is_file():
-        return "consistency"
-    if (folder / "timeseries.csv").is_file() and (folder / "targets.csv").is_file():
-        return "run"
-    return "other"
-
-
-def collect_folders(paths: Iterable[str | Path]) -> list[ResultFolder]:
-    """The result folders at ``paths``: each path that is a result folder, and the result folders
-    found below a path that is not one (up to :data:`SEARCH_DEPTH` levels). Order kept, duplicates
-    dropped. InputError for a path that does not exist or holds no result folder."""
-    found: list[ResultFolder] = []
-    seen: set[Path] = set()
-    problems = []
-
-    def add(folder: Path, kind: str) -> None:
-        key = folder.resolve()
-        if key not in seen:
-            seen.add(key)
-            found.append(ResultFolder(kind, folder, _manifest(folder) or {}))
-
-    def search(folder: Path, depth: int) -> int:
-        count = 0
-        for child in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            kind = folder_kind(child)
-            if kind is not None:
-                add(child, kind)
-                count += 1
-            elif depth > 1:
-                count += search(child, depth - 1)
-        return count
-
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            problems.append(f"{path}: no such folder")
-            continue
-        if not path.is_dir():
-            problems.append(f"{path}: not a folder (give result folders, e.g. results/plan)")
-            continue
-        kind = folder_kind(path)
-        if kind is not None:
-            add(path, kind)
-        elif not search(path, SEARCH_DEPTH):
-            problems.append(f"{path}: not a result folder (no {MANIFEST}) and holds none")
-    if problems:
-        raise InputError("\n".join(problems))
-    return found
-
-
-# --------------------------------------------------------------------------- fonts
-
-
-def _covers(path: str | Path, text: str = CJK_PROBE) -> bool:
-    """True when the font file at ``path`` has a glyph for every character of ``text``."""
-    try:
-        from matplotlib.ft2font import FT2Font
-
-        charmap = FT2Font(str(path)).get_charmap()
-    except Exception:  # unreadable or unsupported font file
-        return False
-    return all(ord(c) in charmap for c in text if not c.isspace())
-
-
-def _fontconfig_candidates() -> list[str]:
-    exe = shutil.which("fc-list")
-    if exe is None:
-        return []
-    try:
-        out = subprocess.run([exe, ":lang=zh", "file"], capture_output=True, text=True, timeout=20, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [line.split(":")[0].strip() for line in out.splitlines() if line.strip()]
-
-
-def find_cjk_font() -> Path | None:
-    """A font file with Chinese glyphs, or None.
-
-    Looks, in order: matplotlib's font manager by family (:data:`CJK_FAMILIES`,
-    then any family whose name suggests CJK), fontconfig's
-    ``fc-list :lang=zh``, and the system's font files
-    (:func:`matplotlib.font_manager.findSystemFonts`). Every candidate must
-    have the glyphs of :data:`CJK_PROBE`.
-    """
-    from matplotlib import font_manager
-
-    entries = list(font_manager.fontManager.ttflist)
-    by_family: dict[str, list[str]] = {}
-    for entry in entries:
-        by_family.setdefault(entry.name, []).append(entry.fname)
-    for family in CJK_FAMILIES:
-        for fname in by_family.get(family, []):
-            if _covers(fname):
-                return Path(fname)
-    hint = re.compile(r"CJK|Han|Hei|Song|Ming|Kai|WenQuanYi|Fallback|Gothic|YaHei|PingFang|SC\b|CN\b", re.I)
-    for family, files in by_family.items():
-        if hint.search(family):
-            for fname in files:
-                if _covers(fname):
-                    return Path(fname)
-    for fname in _fontconfig_candidates():
-        if Path(fname).is_file() and _covers(fname):
-            return Path(fname)
-    known = {e.fname for e in entries}
-    for fname in font_manager.findSystemFonts():
-        if fname not in known and _covers(fname):
-            return Path(fname)
-    return None
-
-
-def _font_family(path: Path) -> str:
-    from matplotlib import font_manager
-
-    font_manager.fontManager.addfont(str(path))
-    return font_manager.FontProperties(fname=str(path)).get_name()
 
 
 # --------------------------------------------------------------------------- the report
@@ -601,11 +433,19 @@ def build_report(paths: Sequence[str | Path], lang: str = "en", model_path: str 
             font_path = Path(font)
             if not font_path.is_file():
                 raise InputError(f"{font_path}: no such font file")
-            if not _covers(font_path):
-                raise InputError(f"{font_path}: the font has no Chinese glyphs")
     page = _Page(lang, folders, model, font_path)
     text = page.render()
     return Report(text, lang, folders, page.notes, font_path, page.images)
+
+
+def is_report(path: str | Path) -> bool:
+    """True for a file this module wrote (its head names :data:`GENERATOR`): a later report may replace it."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return head.lstrip().lower().startswith("<!doctype html") and f'content="{GENERATOR}"' in head
 
 
 def write_report(report: Report, out: str | Path) -> Path:
@@ -624,7 +464,7 @@ class _Page:
         self.folders = folders
         self.model = model
         self.font = font
-        self.family = _font_family(font) if font is not None else None
+        self.family = chart_family(font) if font is not None else None
         #: Language of chart labels: Chinese only with a CJK font.
         self.chart_lang = "zh" if lang == "zh" and self.family else "en"
         self.notes: list[str] = []
@@ -768,10 +608,8 @@ class _Page:
         if others:
             self.notes.append(self.t("other_folders", folders=", ".join(str(f.path) for f in others)))
         if self.lang == "zh":
-            if self.family:
-                self.notes.append(self.t("font_ok", font=f"{self.family} ({self.font})"))
-            else:
-                self.notes.append(self.t("font_missing"))
+            key = "font_ok" if self.family else "font_missing"
+            self.notes.append(" / ".join(dict.fromkeys([self.t(key, font=self.family), TEXT["en"][key].format(font=self.family)])))
         sections = [("summary", self.t("summary"), self.summary())]
         builders = {"run": self.runs_section, "sweep": self.sweeps_section, "sensitivity": self.sensitivity_section,
                     "reach": self.reach_section, "consistency": self.consistency_section,
@@ -789,6 +627,7 @@ class _Page:
             "<head>",
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f'<meta name="generator" content="{GENERATOR}">',
             f"<title>{_h(self.t('title'))}</title>",
             f"<style>{CSS}</style>",
             "</head>",
@@ -809,7 +648,13 @@ class _Page:
         for sid, title, content in sections:
             body.append(f'<section id="{_h(sid)}"><h2>{_h(title)}</h2>{content}</section>')
         body.append("</main>")
-        return "\n".join(head + nav + body + ["</body>", "</html>", ""])
+        page = "\n".join(head + nav + body + ["</body>", "</html>", ""])
+        font = self.font or find_cjk_font()
+        face = embedded_face_css(page, font) if font is not None else ""
+        if face:  # the glyphs of the page's Chinese characters, first in the font list
+            css = CSS.replace("font-family:", f'font-family:"{EMBEDDED_FAMILY}",', 1)
+            page = page.replace(f"<style>{CSS}</style>", f"<style>{face}\n{css}</style>", 1)
+        return page
 
     def _check_models(self) -> None:
         other = [f for f in self.folders if f.model_sha and f.model_sha != self.model.sha256]
@@ -1750,7 +1595,7 @@ def _read_sensitivity(folder: Path) -> dict:
     definitions), ``method``, ``n``, ``warnings`` and the folder's PNGs to embed
     where a chart cannot be drawn again from the data.
     """
-    manifest = _manifest(folder) or {}
+    manifest = read_manifest(folder) or {}
     settings = ((manifest.get("extra") or {}).get("sensitivity") or {}) if isinstance(manifest.get("extra"), dict) else {}
     out: dict = {"indices": None, "score": None, "conf": None, "oat": None, "convergence": None, "pngs": [],
                  "metrics": list(settings.get("metrics") or []), "method": settings.get("method"),
