@@ -135,7 +135,7 @@ _force_option = click.option("--force", is_flag=True,
 
 @cli.command("run")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--out", "out", default="results", show_default=True, type=click.Path(file_okay=False),
+@click.option("--out", "out", default="results", show_default=True, type=click.Path(path_type=str),
               help="Folder that receives one result folder per scenario.")
 @click.option("--final-time", type=_Year(min=2021, max=2100), default=None,
               help="Last year simulated, a whole year (default: the scenario's, else the model's).")
@@ -174,7 +174,7 @@ def targets_command(fmt: str) -> None:
 @cli.command("plot")
 @click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
-    "--out", "out_dir", default="results/plots", show_default=True, type=click.Path(file_okay=False, path_type=str),
+    "--out", "out_dir", default="results/plots", show_default=True, type=click.Path(path_type=str),
     help="Folder for the PNGs.",
 )
 def plot_command(folders: tuple[str, ...], out_dir: str) -> None:
@@ -292,7 +292,7 @@ def levers_command(fmt: str, include_uncertain: bool, model_path: str | None) ->
 
 @cli.command("sweep")
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+@click.option("--out", "out", default=None, type=click.Path(path_type=str),
               help="Sweep folder [default: results/sweeps/<name>].")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Local worker processes [default: the number of CPUs; 1 runs in this process].")
@@ -331,7 +331,7 @@ def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: st
 
 @cli.command("calibrate")
 @click.argument("spec", type=click.Path(dir_okay=False, exists=True, path_type=str))
-@click.option("--out", "out", default="results/calibration", show_default=True, type=click.Path(file_okay=False),
+@click.option("--out", "out", default="results/calibration", show_default=True, type=click.Path(path_type=str),
               help="Folder that receives one result folder named after the spec.")
 @click.option("--apply", "apply_", is_flag=True,
               help="Also write the fitted values into model/data/calibration.csv (the model's calibrated defaults).")
@@ -440,7 +440,7 @@ def _with_search_options(fn):
 @cli.command("reach")
 @click.argument("targets", nargs=-1, required=True)
 @_with_search_options
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+@click.option("--out", "out", default=None, type=click.Path(path_type=str),
               help="Result folder [default: results/reach/<targets joined by _>].")
 @click.option("--write-scenario", "scenario_file", default=None, type=click.Path(path_type=str),
               help="Also write the found lever values as a runnable scenario file (.toml).")
@@ -479,7 +479,7 @@ def reach_command(targets: tuple[str, ...], levers: tuple[str, ...], base: str |
 @cli.command("consistency")
 @_with_search_options
 @click.option("--out", "out", default="results/consistency", show_default=True,
-              type=click.Path(file_okay=False, path_type=str), help="Result folder.")
+              type=click.Path(path_type=str), help="Result folder.")
 @click.option("--samples", type=click.IntRange(min=1), default=4096, show_default=True,
               help="Latin-hypercube points that pick the starts.")
 @click.option("--starts", type=click.IntRange(min=1), default=3, show_default=True, help="Local searches per target set.")
@@ -544,7 +544,7 @@ def bench_command(scenario: str, sizes: str, pysd_runs: int, ema_runs: int) -> N
 @click.option("--top", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
               help="Take the top share of runs by worst normalised gap as the cases even when some runs meet "
                    "the targets [default: only when none does, 0.1].")
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+@click.option("--out", "out", default=None, type=click.Path(path_type=str),
               help="Result folder [default: results/discovery/<sweep>_<targets>].")
 @click.option("--write-scenario", "scenario_file", default=None, type=click.Path(path_type=str),
               help="Also write the chosen box as a runnable scenario file (.toml).")
@@ -630,7 +630,7 @@ def report_command(folders: tuple[str, ...], lang: str, out: str, force: bool, m
 @click.option("--n", "n", type=click.IntRange(min=1), default=None,
               help="Sample size: Sobol' base N (a power of 2; runs N(D+2)), Morris trajectories (runs N(D+1)), "
                    "FAST points per factor (runs N D) [default: the spec's].")
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+@click.option("--out", "out", default=None, type=click.Path(path_type=str),
               help="Study folder [default: results/sensitivity/<name>].")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Local worker processes [default: the number of CPUs; 1 runs in this process].")

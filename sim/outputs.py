@@ -88,16 +88,18 @@ def _writable(folder: Path) -> str | None:
     return None
 
 
-def _check_room(path: Path, option: str) -> None:
-    """``path`` (missing or a folder) can be created or written: its nearest existing ancestor is a writable folder."""
-    anchor = _existing_ancestor(path)
+def _check_room(path: Path, option: str, folder: Path | None = None) -> None:
+    """The folder ``folder`` (default ``path`` itself, missing or a folder) that will hold ``path`` can be
+    created or written: its nearest existing ancestor is a writable folder. Messages name ``path``."""
+    folder = Path(os.path.abspath(folder if folder is not None else path))
+    anchor = _existing_ancestor(folder)
     if not anchor.is_dir():
         where = "is" if anchor == Path(os.path.abspath(path)) else f"lies under {anchor}, which is"
         raise _fail(path, f"{where} a file, not a folder", option)
     reason = _writable(anchor)
     if reason:
-        where = "" if anchor == Path(os.path.abspath(path)) else f"the folder {anchor} "
-        raise _fail(path, f"cannot write here: {where}{reason}".replace(": is", ": it is"), option)
+        where = "it" if anchor == Path(os.path.abspath(path)) else f"the folder {anchor}"
+        raise _fail(path, f"cannot write here: {where} {reason}", option)
 
 
 def check_folder(spec: Folder) -> Path:
@@ -132,7 +134,7 @@ def check_file(spec: File) -> Path:
                         spec.option)
         if not spec.force and not (spec.same_kind is not None and spec.same_kind(path)):
             raise _fail(path, f"exists and is not a {spec.what}; add --force to replace it", spec.option)
-    _check_room(path.parent if str(path.parent) else Path("."), spec.option)
+    _check_room(path, spec.option, path.parent)
     return path
 
 

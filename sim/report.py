@@ -421,7 +421,8 @@ def build_report(paths: Sequence[str | Path], lang: str = "en", model_path: str 
     """
     if lang not in TEXT:
         raise InputError(f"--lang {lang!r}: allowed: {', '.join(TEXT)}")
-    folders = collect_folders(paths)
+    skipped: list[str] = []
+    folders = collect_folders(paths, skipped)
     from sim.model import DEFAULT_MODEL, load_model
 
     model = load_model(model_path or DEFAULT_MODEL)
@@ -434,6 +435,7 @@ def build_report(paths: Sequence[str | Path], lang: str = "en", model_path: str 
             if not font_path.is_file():
                 raise InputError(f"{font_path}: no such font file")
     page = _Page(lang, folders, model, font_path)
+    page.notes += skipped
     text = page.render()
     return Report(text, lang, folders, page.notes, font_path, page.images)
 
