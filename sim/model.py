@@ -221,8 +221,9 @@ SLOW_STEP_SECONDS = 2.0
 
 
 @contextlib.contextmanager
-def announce_if_slow(message: str, after: float = SLOW_STEP_SECONDS):
-    """Log ``message`` on :data:`progress` if the block is still running ``after`` seconds in.
+def announce_if_slow(message: str, after: float | None = None):
+    """Log ``message`` on :data:`progress` if the block is still running ``after`` seconds in
+    (default :data:`SLOW_STEP_SECONDS`).
 
     Yields a list that holds True once the message was shown, so the caller can report the end.
     """
@@ -232,7 +233,7 @@ def announce_if_slow(message: str, after: float = SLOW_STEP_SECONDS):
         shown.append(True)
         progress.info(message)
 
-    timer = threading.Timer(after, announce)
+    timer = threading.Timer(SLOW_STEP_SECONDS if after is None else after, announce)
     timer.daemon = True
     timer.start()
     try:
