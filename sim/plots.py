@@ -28,6 +28,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from sim.errors import InputError
 from sim.results import RunResult, atomic_write_bytes, read_run
 from sim.targets import DEFAULT_BASE_YEAR, format_number, verdict_word
+from sim.unit_names import display_unit, variable_unit
 
 #: Variables drawn, in order, when a folder has them.
 KEY_VARIABLES = (
@@ -45,24 +46,6 @@ KEY_VARIABLES = (
     "Employment",
 )
 
-MONEY = "100 million yuan"  # 亿元
-#: Units shown in titles, as in model/shuangta.mdl (Yi = 亿元, CO2 in ktCO2/Year).
-#: If the model's units change, override with ``plot_runs(..., units={...})``
-#: or a ``units`` dict in the manifest's ``extra``.
-UNITS = {
-    "GDP": f"{MONEY}/year",
-    "Above Scale Industrial Output": f"{MONEY}/year",
-    "Urban Disposable Income per Capita": "yuan/person/year",
-    "Fixed Asset Investment": f"{MONEY}/year",
-    "General Public Budget Revenue": f"{MONEY}/year",
-    "Retail Sales": f"{MONEY}/year",
-    "Tertiary Value Added": f"{MONEY}/year",
-    "Unemployment Rate": "% of labour force",
-    "CO2 Emissions": "thousand t CO2/year",
-    "Energy Intensity Index": "energy per unit of GDP, 2020 = 1",
-    "Population": "persons",
-    "Employment": "persons",
-}
 #: Variables stored as fractions and shown as percentages.
 FRACTIONS = {"Unemployment Rate"}
 
@@ -118,8 +101,8 @@ def _unit(variable: str, runs: list[RunResult], units: dict | None) -> str:
         extra = run.manifest.get("extra") or {}
         found = (extra.get("units") or {}).get(variable) if isinstance(extra, dict) else None
         if found:
-            return str(found)
-    return UNITS.get(variable, "")
+            return display_unit(str(found))
+    return variable_unit(variable)
 
 
 def _symbol(comparison: str) -> str:
@@ -431,7 +414,7 @@ def plot_sweep(folder, out_dir, units: dict | None = None, scatter_targets=SWEEP
         quantiles.index = pd.Index(quantiles.index.to_numpy(dtype=float), name="time")
         del frame
         fig = _fan_figure(variable, quantiles, [r for r in rows if r.get("variable") == variable],
-                          _unit(variable, [], units) or UNITS.get(variable, ""), int(ok.sum()))
+                          _unit(variable, [], units), int(ok.sum()))
         written.append(_save(fig, out_dir / f"fan_{slug(variable)}.png"))
     values = sweep.target_values.set_index("run_id").reindex(sweep.experiments["run_id"])
     summary = {str(r["id"]): r for r in sweep.summary.to_dict("records") if isinstance(r.get("id"), str) and r["id"]}

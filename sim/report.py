@@ -54,6 +54,7 @@ from sim.fonts import EMBEDDED_FAMILY, chart_family, embedded_face_css, find_cjk
 from sim.folders import KINDS, ResultFolder, collect_folders, read_manifest, folder_kind
 from sim.results import MANIFEST, atomic_write_text, read_run
 from sim.targets import Target, format_number, load_targets
+from sim.unit_names import display_unit, variable_unit
 
 log = logging.getLogger(__name__)
 
@@ -348,13 +349,6 @@ VARIABLE_ZH = {
     "Unemployment Rate": "城镇登记失业率",
     "Energy Intensity Index": "单位 GDP 能耗指数",
     "Carbon Intensity Index": "单位 GDP 二氧化碳排放指数",
-}
-UNITS = {"en": {"Yi/Year": "100 million yuan/yr", "Yuan/(Person*Year)": "yuan/person/yr"},
-         "zh": {"Yi/Year": "亿元/年", "Yuan/(Person*Year)": "元/人/年"}}
-VARIABLE_UNITS = {
-    "GDP": "Yi/Year", "Above Scale Industrial Output": "Yi/Year", "Fixed Asset Investment": "Yi/Year",
-    "General Public Budget Revenue": "Yi/Year", "Retail Sales": "Yi/Year", "Tertiary Value Added": "Yi/Year",
-    "Urban Disposable Income per Capita": "Yuan/(Person*Year)", "Rural Disposable Income per Capita": "Yuan/(Person*Year)",
 }
 S4_VERDICTS_ZH = {"confirmed": "证实", "refuted by the model": "被模型否定",
                   "not a contradiction as inequalities": "作为不等式并不矛盾"}
@@ -984,9 +978,7 @@ class _Page:
         return "".join(out)
 
     def _unit(self, variable: str, chart: bool = True) -> str:
-        lang = self.chart_lang if chart else self.lang
-        unit = VARIABLE_UNITS.get(variable)
-        return UNITS[lang].get(unit, unit or "") if unit else ""
+        return variable_unit(variable, self.chart_lang if chart else self.lang)
 
     def _runs_figure(self, variable: str, present, target_rows):
         from matplotlib.figure import Figure
@@ -1258,7 +1250,7 @@ class _Page:
                 bound = ""
                 if r.get("at_bound"):
                     bound = f" ({self.t('at_bound', side=self.t('bound_' + r['at_bound']))})"
-                rows.append([self.factor(r["lever"]), r.get("units", ""), format_number(r["base"]),
+                rows.append([self.factor(r["lever"]), display_unit(r.get("units"), self.lang), format_number(r["base"]),
                              format_number(r["needed"]) + bound, f"{r['change_range_units']:+.3f}",
                              self._position(r, "record"), self._position(r, "plan")])
                 classes.append([None, None, None, None, None, _position_class(r["record_position"]),
@@ -1492,7 +1484,7 @@ class _Page:
         rows, classes = [], []
         for r in sorted(rows_all, key=lambda r: (r["kind"] != "lever", r["name"])):
             kind = self.t("lever_kind") if r["kind"] == "lever" else self.t("uncertain_kind")
-            rows.append([r["name"], r.get("chinese", ""), kind, r["units"],
+            rows.append([r["name"], r.get("chinese", ""), kind, display_unit(r["units"], self.lang),
                          f"[{format_number(r['lower'])}, {format_number(r['upper'])}]", format_number(r["default"]),
                          r.get("description", ""), r.get("source", "")])
             classes.append([None, None, "lever" if r["kind"] == "lever" else None, None, None, None, "desc", "desc"])

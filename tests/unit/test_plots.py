@@ -119,11 +119,11 @@ def test_plot_command_needs_a_folder():
 
 
 def test_units_come_from_the_argument_then_the_manifest_then_the_table(tmp_path):
-    from sim.plots import UNITS, _unit
+    from sim.plots import _unit
     from sim.results import read_run
 
     frame = pd.DataFrame({"GDP": [1.0, 2.0]}, index=pd.Index([2020.0, 2021.0], name="time"))
     run = read_run(write_run(tmp_path / "r", run_files(frame), {"extra": {"units": {"GDP": "Yi/Year"}}}))
     assert _unit("GDP", [run], {"GDP": "given"}) == "given"
-    assert _unit("GDP", [run], None) == "Yi/Year"
-    assert _unit("Population", [run], None) == UNITS["Population"] == "persons"
+    assert _unit("GDP", [run], None) == "100 million yuan/yr"  # the model's unit, as people read it
+    assert _unit("Population", [run], None) == "persons"
