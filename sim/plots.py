@@ -581,6 +581,15 @@ def _label_points(ax, points: list[tuple[float, float]], texts: list[str]) -> No
         label.set_in_layout(False)
 
 
+def heat_values(table: pd.DataFrame, key: str) -> pd.DataFrame:
+    """What a factors x metrics heat map shows: ST as it is (a share of variance, comparable across
+    metrics); Morris ``mu_star`` divided by the largest mu* of its metric (column), since each metric has
+    its own units. A column whose largest mu* is 0 stays missing."""
+    if key != "mu_star":
+        return table
+    return table / table.max(axis=0).replace(0, np.nan)
+
+
 def _heatmap_figure(table: pd.DataFrame, label: str, title: str) -> Figure:
     """``table``: factors (rows) x metrics (columns), values in [0, 1]."""
     fig = Figure(figsize=(2.6 + 1.05 * table.shape[1], 1.6 + 0.3 * table.shape[0]), layout="constrained")
@@ -705,7 +714,7 @@ def plot_sensitivity(folder, out_dir) -> list[Path]:
     table = main.pivot(index="factor", columns="metric", values=key)
     table = table.reindex(index=study.factors, columns=[m["name"] for m in study.metrics])
     if study.method == "morris":
-        table = table / table.max(axis=0).replace(0, np.nan)
+        table = heat_values(table, "mu_star")
         label, name = "mu* / largest mu* of the metric", "heatmap_mu_star.png"
         title = f"Morris mu* of each factor, relative to the metric's most influential factor ({study.n:,} trajectories)"
     else:

@@ -136,6 +136,7 @@ TEXT = {
         "sens_conv_head": "{flagged} of {total} confidence intervals are wider than {threshold}; {relevant} of them on factors that matter (listed, widest first, with the N that would narrow them).",
         "sens_rank": "Ranking of factors by {score} (± its confidence half-width), metrics as columns.",
         "sens_heat": "Heat map of {score}",
+        "sens_heat_relative": "Heat map of {score}, each metric's column divided by its largest {score} (1 = the metric's most influential factor), so metrics in different units can be compared",
         "sens_tornado": "One-at-a-time swings (tornado)",
         "sens_convergence": "Convergence",
         "sens_embedded": "Chart from the folder",
@@ -211,7 +212,7 @@ TEXT = {
         "c_band90": "90 % of runs", "c_runs": "{n} runs", "c_range_units": "position in the lever's range",
         "c_record": "2016–2020 record", "c_plan": "plan", "c_base": "base", "c_needed": "needed",
         "c_swing": "change of the metric from its base value", "c_low": "factor at its low value",
-        "c_high": "factor at its high value", "c_gap_matrix": "best worst normalised gap",
+        "c_high": "factor at its high value", "c_mu_relative": "mu* / largest mu* of the metric", "c_gap_matrix": "best worst normalised gap",
     },
     "zh": {
         "title": "双塔区“十四五”规划目标能否实现？",
@@ -261,6 +262,7 @@ TEXT = {
         "sens_conv_head": "{total} 个置信区间中有 {flagged} 个宽于 {threshold}；其中 {relevant} 个涉及有影响的因素（按宽度从大到小列出，并给出使其收窄所需的 N）。",
         "sens_rank": "按 {score}（± 置信区间半宽）对因素排序，各列为指标。",
         "sens_heat": "{score} 热力图",
+        "sens_heat_relative": "{score} 热力图：每个指标一列，除以该列最大的 {score}（1 = 对该指标影响最大的因素），使单位不同的指标可以比较",
         "sens_tornado": "单因素高低值变动（龙卷风图）",
         "sens_convergence": "收敛情况",
         "sens_embedded": "结果文件夹中的图",
@@ -331,7 +333,7 @@ TEXT = {
         "c_year": "年份", "c_plan_period": "规划期 2021–2025", "c_median": "中位数", "c_band50": "50% 的运行",
         "c_band90": "90% 的运行", "c_runs": "{n} 次运行", "c_range_units": "在杠杆取值范围中的位置",
         "c_record": "2016–2020 年实绩", "c_plan": "规划", "c_base": "基准值", "c_needed": "所需值",
-        "c_swing": "指标相对基准值的变化", "c_low": "因素取低值", "c_high": "因素取高值", "c_gap_matrix": "最优最差归一化差距",
+        "c_swing": "指标相对基准值的变化", "c_low": "因素取低值", "c_high": "因素取高值", "c_mu_relative": "mu* / 该指标最大的 mu*", "c_gap_matrix": "最优最差归一化差距",
     },
 }
 
@@ -350,6 +352,32 @@ VARIABLE_ZH = {
     "Energy Intensity Index": "单位 GDP 能耗指数",
     "Carbon Intensity Index": "单位 GDP 二氧化碳排放指数",
 }
+#: Terms explained in one plain sentence where they first appear on the page: (what to look for, sentence).
+TERMS = {
+    "en": (
+        ("normalised gap", "The normalised gap of a target is the model's shortfall (negative) or margin (positive) "
+                           "divided by the threshold: −0.25 means 25 % short, 0 or more means met; the worst "
+                           "normalised gap of several targets is the smallest of theirs."),
+        ("range units", "A lever's change in range units is the change divided by the width of its allowed range, "
+                        "so 0.5 means half the range."),
+        ("mu*", "mu* (Morris) is the average size of the change in a metric when one factor moves by a step of its "
+                "range: the larger, the more the metric depends on that factor."),
+        ("ST", "ST (total-order Sobol' index) is the share of a metric's variance that a factor causes, alone or "
+               "together with others: 0 means the factor does not matter."),
+        ("quasi-p", "A quasi-p-value says how likely a box limit this tight would arise by chance: small values mean "
+                    "the limit is real."),
+    ),
+    "zh": (
+        ("归一化差距", "某目标的归一化差距是模型值相对目标值的缺口（负）或余量（正）除以目标值："
+                   "−0.25 表示差 25%，大于等于 0 表示实现；多个目标的最差归一化差距取其中最小者。"),
+        ("取值范围单位", "以取值范围单位计的杠杆变化量，是变化量除以该杠杆允许取值范围的宽度，0.5 即半个范围。"),
+        ("mu*", "mu*（Morris 方法）是某一因素按其取值范围移动一步时指标变化幅度的平均值：越大，指标越依赖该因素。"),
+        ("ST", "ST（Sobol' 总效应指数）是某一因素单独或与其他因素共同造成的指标方差所占的比例：0 表示该因素无关紧要。"),
+        ("拟 p 值", "拟 p 值表示如此窄的区域边界偶然出现的可能性：数值越小，边界越可信。"),
+    ),
+}
+#: How index columns are named on the page.
+SCORE_NAMES = {"mu_star": "mu*"}
 S4_VERDICTS_ZH = {"confirmed": "证实", "refuted by the model": "被模型否定",
                   "not a contradiction as inequalities": "作为不等式并不矛盾"}
 STATUS_KEYS = {"reachable": "reachable", "unreachable": "unreachable", "met at base": "met at base"}
@@ -468,6 +496,8 @@ class _Page:
         self.targets = {t.id: t for t in load_targets()}
         self._ids: set[str] = set()
         self._cache: dict = {}
+        #: Terms of :data:`TERMS` already explained on the page.
+        self.explained: set[str] = set()
 
     # ------------------------------------------------------------------ text helpers
 
@@ -543,7 +573,9 @@ class _Page:
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence], classes: Sequence[Sequence[str | None]] | None = None,
               css: str = "") -> str:
-        out = [f'<table class="{_h(css)}">' if css else "<table>", "<thead><tr>"]
+        terms = self.new_terms(" ".join(str(h) for h in headers))  # a term first met as a column heading
+        out = [f'<p class="small">{_h(" ".join(terms))}</p>' if terms else ""]
+        out += [f'<table class="{_h(css)}">' if css else "<table>", "<thead><tr>"]
         out += [f"<th>{_h(h)}</th>" for h in headers]
         out.append("</tr></thead><tbody>")
         for i, row in enumerate(rows):
@@ -555,11 +587,29 @@ class _Page:
         out.append("</tbody></table>")
         return "".join(out)
 
+    def new_terms(self, text) -> list[str]:
+        """The sentences of the :data:`TERMS` terms that ``text`` uses and the page has not explained yet
+        (marked explained now). A Latin term counts as a whole word only (ST, not STATUS)."""
+        text = "" if text is None else str(text)
+        found = []
+        for term, sentence in TERMS[self.lang]:
+            pattern = rf"(?<![A-Za-z0-9_]){re.escape(term)}(?![A-Za-z0-9_])" if term.isascii() else re.escape(term)
+            if term not in self.explained and re.search(pattern, text):
+                self.explained.add(term)
+                found.append(sentence)
+        return found
+
+    def explain(self, text) -> str:
+        """``text`` followed by the plain sentence of each term it is the first on the page to use."""
+        text = "" if text is None else str(text)
+        return (" " if self.lang == "en" else "").join([text, *self.new_terms(text)])
+
     def para(self, text, css: str = "") -> str:
+        text = self.explain(text)
         return f'<p class="{_h(css)}">{_h(text)}</p>' if css else f"<p>{_h(text)}</p>"
 
     def bullets(self, items: Sequence) -> str:
-        items = [i for i in items if i]
+        items = [self.explain(i) for i in items if i]
         if not items:
             return ""
         return "<ul>" + "".join(f"<li>{_h(i)}</li>" for i in items) + "</ul>"
@@ -610,9 +660,12 @@ class _Page:
         builders = {"run": self.runs_section, "sweep": self.sweeps_section, "sensitivity": self.sensitivity_section,
                     "reach": self.reach_section, "consistency": self.consistency_section,
                     "discovery": self.discovery_section}
+        from sim.model import announce_if_slow
+
         for kind in KINDS:
-            if self.of(kind):
-                sections.append((kind, self.t(f"sec_{kind}"), builders[kind]()))
+            if self.of(kind):  # a section that takes seconds (many charts) is announced
+                with announce_if_slow(f"report: {len(self.of(kind))} {kind} folder(s) ..."):
+                    sections.append((kind, self.t(f"sec_{kind}"), builders[kind]()))
         sections.append(("assumptions", self.t("sec_assumptions"), self.assumptions_section()))
         sections.append(("folders", self.t("sec_folders"), self.folders_section()))
         date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -1141,10 +1194,11 @@ class _Page:
                         c = confs.at[f, m] if confs is not None and f in confs.index else math.nan
                         row.append("-" if _missing(v) else f"{v:.3f}" + ("" if _missing(c) else f" ± {c:.3f}"))
                     rows.append(row)
-                out.append(self.para(self.t("sens_rank", score=score)))
+                shown = SCORE_NAMES.get(score, score)
+                out.append(self.para(self.t("sens_rank", score=shown)))
                 out.append(self.table([self.t("rank"), self.t("factor"), self.t("kind"), *metrics], rows, css="ranking"))
-                out.append(self.image(lambda t=table.loc[order], s=score: self._heat_figure(t, s),
-                                      alt=self.t("sens_heat", score=score), caption=self.t("sens_heat", score=score)))
+                heat = self.t("sens_heat_relative" if score == "mu_star" else "sens_heat", score=shown)
+                out.append(self.image(lambda t=table.loc[order], s=score: self._heat_figure(t, s), alt=heat, caption=heat))
             oat = data.get("oat")
             if oat is not None:
                 charts = []
@@ -1192,11 +1246,13 @@ class _Page:
     def _heat_figure(self, table: pd.DataFrame, score: str):
         from matplotlib.figure import Figure
 
-        values = table.to_numpy(dtype=float)
+        from sim.plots import heat_values
+
+        values = heat_values(table, score).to_numpy(dtype=float)
         fig = Figure(figsize=(max(5.5, 1.6 + 0.9 * values.shape[1]), 1.2 + 0.34 * values.shape[0]), layout="constrained")
         ax = fig.add_subplot()
         im = ax.imshow(np.nan_to_num(values, nan=0.0), cmap="viridis", aspect="auto", vmin=0,
-                       vmax=max(1.0, float(np.nanmax(values))) if score == "ST" else None)
+                       vmax=max(1.0, float(np.nanmax(values))) if score == "ST" else 1.0)
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
                 if np.isfinite(values[i, j]):
@@ -1204,7 +1260,7 @@ class _Page:
                             color="white" if values[i, j] < 0.6 * np.nanmax(values) else "black")
         ax.set_xticks(range(values.shape[1]), list(table.columns), fontsize=8, rotation=30, ha="right")
         ax.set_yticks(range(values.shape[0]), [self.factor(f, chart=True) for f in table.index], fontsize=7)
-        fig.colorbar(im, ax=ax, label=score)
+        fig.colorbar(im, ax=ax, label=self.ct("c_mu_relative") if score == "mu_star" else score)
         return fig
 
     def _tornado_figure(self, sub: pd.DataFrame, metric: str):

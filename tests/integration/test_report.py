@@ -535,3 +535,61 @@ def test_chinese_page_renders_its_own_glyphs_in_chromium(chinese, tmp_path):
     found = re.search(r'id="font-check">FACES ([^<]*) CHECK (\w+)<', dom)
     assert found, f"no font check in the DOM (exit {done.returncode}): {done.stderr.decode()[-800:]}"
     assert "Shuangta CJK:loaded" in found.group(1) and found.group(2) == "true"
+
+
+# --------------------------------------------------------------------------- Morris heat map and terms
+
+
+def test_heat_values_divide_mu_star_by_each_metric_largest():
+    from sim.plots import heat_values
+
+    table = pd.DataFrame({"T1": [2.0, 8.0, 4.0], "T7": [300.0, 100.0, 0.0], "flat": [0.0, 0.0, 0.0]},
+                         index=["a", "b", "c"])
+    relative = heat_values(table, "mu_star")
+    assert relative["T1"].tolist() == [0.25, 1.0, 0.5] and relative["T7"].tolist() == [1.0, 1 / 3, 0.0]
+    assert relative["flat"].isna().all()
+    assert heat_values(table, "ST") is table  # shares of variance are comparable as they are
+
+
+def test_report_mu_star_heat_map_is_relative_per_metric(model, tmp_path, monkeypatch):
+    from sim.report import TEXT, _Page, build_report
+    from sim.sensitivity import run_sensitivity
+
+    spec = tmp_path / "morris_small.toml"
+    spec.write_text(SENSITIVITY.replace('name = "report_small"', 'name = "morris_small"')
+                    .replace('method = "sobol"\nn = 16', 'method = "morris"\nn = 4'), encoding="utf-8")
+    folder = run_sensitivity(spec, tmp_path / "morris_small", workers=1).folder
+    drawn = []
+    original = _Page._heat_figure
+
+    def spy(self, table, score):
+        fig = original(self, table, score)
+        drawn.append((table, score, fig))
+        return fig
+
+    monkeypatch.setattr(_Page, "_heat_figure", spy)
+    report = build_report([folder], lang="en")
+    (table, score, fig), = drawn
+    assert score == "mu_star"
+    shown = np.full(table.shape, np.nan)
+    for text in fig.axes[0].texts:
+        x, y = text.get_position()
+        shown[int(round(y)), int(round(x))] = float(text.get_text())
+    expected = (table / table.max(axis=0)).to_numpy(dtype=float)  # by hand: each metric's column over its largest
+    assert np.allclose(shown, expected, atol=0.006, equal_nan=True)
+    assert np.allclose(np.nanmax(shown, axis=0), 1.0)
+    plain = Page(report.html).plain
+    assert TEXT["en"]["sens_heat_relative"].format(score="mu*") in plain
+    assert "mu_star" not in plain.split("Assumptions")[0]
+
+
+def test_terms_are_explained_once_where_they_first_appear(english, chinese):
+    from sim.report import TERMS
+
+    for lang, (_, path) in (("en", english), ("zh", chinese)):
+        plain = Page(path.read_text(encoding="utf-8")).plain
+        for term, sentence in TERMS[lang]:
+            if term in plain.replace(sentence, ""):  # a term the page uses is explained once, where first used
+                assert plain.count(sentence) == 1, (lang, term)
+                first = plain.replace(sentence, "\0" * len(sentence)).find(term)  # its first use, not the sentence
+                assert abs(first - plain.index(sentence)) < 600, (lang, term)  # beside its paragraph or table
