@@ -112,14 +112,17 @@ def chart_family(path: Path) -> str:
     Raises InputError when the name would find another file (e.g. a bold face of the same family).
     """
     from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
 
     if not covers(path):
         raise InputError(f"{path}: the font has no Chinese glyphs")
     font_manager.fontManager.addfont(str(path))
     family = font_manager.FontProperties(fname=str(path)).get_name()
     found = font_manager.findfont(font_manager.FontProperties(family=family, weight="normal"), fallback_to_default=False)
-    if Path(found).resolve() != Path(path).resolve():
-        raise InputError(f"{path}: matplotlib resolves its family {family!r} to another file, {found}")
+    if Path(found).resolve() != Path(path).resolve():  # another copy of the family (a system font) may serve
+        other = font_manager.FontProperties(fname=found)
+        if other.get_name() != family or font_manager.ttfFontProperty(FT2Font(found)).weight not in (400, "normal"):
+            raise InputError(f"{path}: matplotlib resolves its family {family!r} to another face, {found}")
     return family
 
 

@@ -201,13 +201,16 @@ def test_library_scenarios_are_protected():
     assert not is_protected(REPO / "results" / "x.toml")
 
 
-def test_reach_does_not_replace_a_library_scenario(invoke, tmp_path, monkeypatch):
+@pytest.mark.parametrize("command", ["reach", "discover"])
+def test_write_scenario_does_not_replace_a_library_scenario(command, invoke, tmp_path, monkeypatch):
     library = tmp_path / "scenarios"
     shutil.copytree(SCENARIOS, library)
-    monkeypatch.setattr("sim.outputs.PROTECTED", (library,))
+    monkeypatch.setattr("sim.outputs.PROTECTED", (library,))  # a copy stands for the package's scenarios/
     target = library / "green_transition.toml"
     before = target.read_bytes()
-    result = invoke(["reach", "T3", "--out", tmp_path / "r", "--write-scenario", target], tmp_path)
+    (tmp_path / "sweep").mkdir()
+    args = ["reach", "T3"] if command == "reach" else ["discover", tmp_path / "sweep"]
+    result = invoke([*args, "--out", tmp_path / "r", "--write-scenario", target], tmp_path)
     assert_refused(result, target, "library", "--force")
     assert target.read_bytes() == before and not (tmp_path / "r").exists()
 
