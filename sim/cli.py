@@ -12,73 +12,13 @@ import sys
 import click
 
 from sim import __version__
+from sim.cli_options import QUIET_HELP, VERBOSE_HELP, Command, Year, is_quiet, verbosity
 from sim.errors import SimError
-
-log = logging.getLogger("sim")
-
-
-#: Keys of the root context's ``meta`` holding -q and -v (given before or after the command name).
-_QUIET, _VERBOSE = "shuangta.quiet", "shuangta.verbose"
-_QUIET_HELP = ("Quiet: no progress bars, notes or timings; the result the command exists to give "
-               "(verdicts, tables) and errors are still printed.")
-_VERBOSE_HELP = "More detail (-vv for debug)."
-
-
-class _Formatter(logging.Formatter):
-    """Progress lines (logger ``sim.progress``) as plain text; anything else with its level and logger."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        if record.name.startswith("sim.progress"):
-            return record.getMessage()
-        return f"{record.levelname} {record.name}: {record.getMessage()}"
-
-
-def _configure_logging(quiet: bool, verbose: int) -> None:
-    """Route the package's logging to stderr: progress unless quiet, warnings, and INFO/DEBUG with -v/-vv."""
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    logger = logging.getLogger("sim")
-    for handler in [h for h in logger.handlers if getattr(h, "shuangta_cli", False)]:
-        logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.shuangta_cli = True
-    handler.setFormatter(_Formatter())
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logging.getLogger("sim.progress").setLevel(logging.ERROR if quiet else min(level, logging.INFO))
-
-
-def _verbosity(ctx: click.Context, param: click.Parameter, value) -> None:
-    """Callback of -q/-v wherever they are given: record them on the root context and configure logging."""
-    root = ctx.find_root()
-    if param.name == "quiet":
-        root.meta[_QUIET] = root.meta.get(_QUIET, False) or bool(value)
-    else:
-        root.meta[_VERBOSE] = root.meta.get(_VERBOSE, 0) + int(value or 0)
-    _configure_logging(root.meta.get(_QUIET, False), root.meta.get(_VERBOSE, 0))
-
-
-def _verbosity_options() -> list[click.Option]:
-    return [click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_verbosity, help=_QUIET_HELP),
-            click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_verbosity, help=_VERBOSE_HELP)]
-
-
-def _quiet() -> bool:
-    """True when -q was given before or after the command name."""
-    return bool(click.get_current_context().find_root().meta.get(_QUIET, False))
-
-
-class _Command(click.Command):
-    """Every command takes -q/-v after its name as well as before it."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.params.extend(_verbosity_options())
-
 
 class _Group(click.Group):
     """The command group: a :class:`SimError` from any command becomes ``error: ...`` and its exit status."""
 
-    command_class = _Command
+    command_class = Command
 
     def invoke(self, ctx: click.Context):
         try:
@@ -95,24 +35,13 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="shuangta")
-@click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_verbosity, help=_QUIET_HELP)
-@click.option("-v", "--verbose", count=True, expose_value=False, callback=_verbosity, help=_VERBOSE_HELP)
+@click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=verbosity, help=QUIET_HELP)
+@click.option("-v", "--verbose", count=True, expose_value=False, callback=verbosity, help=VERBOSE_HELP)
 def cli() -> None:
     """System-dynamics model of Shuangta District's 14th Five-Year Plan.
 
     -q and -v may stand before or after the command name.
     """
-
-
-class _Year(click.IntRange):
-    """A whole year in a range: ``2030``; ``2030.5`` is refused rather than cut."""
-
-    name = "year"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit() is False:
-            self.fail(f"{value!r} is not a whole year (such as 2030)", param, ctx)
-        return super().convert(value, param, ctx)
 
 
 def _check_outputs(*specs, model: bool = True) -> None:
@@ -137,7 +66,7 @@ _force_option = click.option("--force", is_flag=True,
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--out", "out", default="results", show_default=True, type=click.Path(path_type=str),
               help="Folder that receives one result folder per scenario.")
-@click.option("--final-time", type=_Year(min=2021, max=2100), default=None,
+@click.option("--final-time", type=Year(min=2021, max=2100), default=None,
               help="Last year simulated, a whole year (default: the scenario's, else the model's).")
 @click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False), help="Another .mdl file.")
 def run_command(scenarios: tuple[str, ...], out: str, final_time: int | None, model_path: str | None) -> None:
@@ -149,7 +78,7 @@ def run_command(scenarios: tuple[str, ...], out: str, final_time: int | None, mo
     _check_outputs(Folder(out))
     results = run_scenarios(list(scenarios), out=out, final_time=final_time, model_path=model_path)
     for r in results:
-        click.echo(f"\n== {r.name}" if _quiet() else f"\n== {r.name}  ({r.seconds * 1000:.0f} ms)  ->  {r.folder}")
+        click.echo(f"\n== {r.name}" if is_quiet() else f"\n== {r.name}  ({r.seconds * 1000:.0f} ms)  ->  {r.folder}")
         click.echo(format_verdicts(r.verdicts))
 
 
@@ -210,7 +139,7 @@ def plot_command(folders: tuple[str, ...], out_dir: str) -> None:
 
 def _notes(notes: list[str]) -> None:
     """Print ``note: ...`` lines on stderr unless -q."""
-    if not _quiet():
+    if not is_quiet():
         for note in notes:
             click.echo(f"note: {note}", err=True)
 
@@ -309,7 +238,7 @@ def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: st
     from sim.sweep import DEFAULT_OUT, format_summary, run_sweep
 
     _check_outputs(Folder(out or DEFAULT_OUT))
-    quiet = _quiet()
+    quiet = is_quiet()
 
     def bar(total: int, done: int):
         from tqdm import tqdm
@@ -352,11 +281,11 @@ def calibrate_command(spec: str, out: str, apply_: bool, starts: int | None, pro
     result = calibrate(spec, model, starts=starts, profile_points=profile_points, progress=_progress_line)
     folder = write_calibration(result, out)
     click.echo(format_result(result))
-    if not _quiet():
+    if not is_quiet():
         click.echo(f"\nwritten to {folder}")
     if apply_:
         written = apply_calibration(result)
-        if not _quiet():
+        if not is_quiet():
             click.echo(f"calibrated defaults written to {written}")
 
 
@@ -464,7 +393,7 @@ def reach_command(targets: tuple[str, ...], levers: tuple[str, ...], base: str |
     if scenario_file is not None:
         check_scenario_path(scenario_file, base)
     _check_outputs(Folder(out or default_out(targets), result=True), _scenario_output(scenario_file, force, "reach"))
-    quiet = _quiet()
+    quiet = is_quiet()
     result = reach(_scenario_model(model_path), list(targets), list(levers) or None, base, seed=seed, samples=samples,
                    starts=starts, progress=_stage_progress(quiet))
     folder = write_reach(result, out or default_out(result.targets), sys.argv)
@@ -496,7 +425,7 @@ def consistency_command(levers: tuple[str, ...], base: str | None, seed: int, ou
     from sim.outputs import Folder
 
     _check_outputs(Folder(out, result=True))
-    quiet = _quiet()
+    quiet = is_quiet()
     result = check_consistency(_scenario_model(model_path), list(levers) or None, base, seed=seed, samples=samples,
                                starts=starts, progress=_stage_progress(quiet))
     folder = write_consistency(result, out, sys.argv)
@@ -590,7 +519,7 @@ def discover_command(args: tuple[str, ...], targets: tuple[str, ...], threshold:
     folder = write_discovery(result, out or default_out(result), sys.argv)
     written = write_discovery_scenario(result, scenario_file, model, sys.argv) if scenario_file else None
     click.echo(format_discovery(result))
-    if not _quiet():
+    if not is_quiet():
         click.echo(f"\n{result.seconds:.1f} s  ->  {folder}")
         if written:
             click.echo(f"scenario written to {written}")
@@ -652,7 +581,7 @@ def sensitivity_command(spec: str, method: str | None, n: int | None, out: str |
     from sim.sensitivity import DEFAULT_OUT, format_indices, format_warnings, run_sensitivity
 
     _check_outputs(Folder(out or DEFAULT_OUT))
-    quiet = _quiet()
+    quiet = is_quiet()
 
     def bar(total: int, done: int):
         from tqdm import tqdm
