@@ -528,7 +528,7 @@ def discover_command(args: tuple[str, ...], targets: tuple[str, ...], threshold:
 @cli.command("report")
 @click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
-              help="Language of headings, labels and charts (zh: Chinese, charts with a CJK font when one is found).")
+              help="Language of headings, labels and charts (zh: Chinese; the page embeds its Chinese glyphs).")
 @click.option("--out", "out", required=True, type=click.Path(path_type=str),
               help="The HTML file to write (one self-contained page); an existing file only if it is a report.")
 @_force_option

@@ -80,7 +80,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, ModelError, RunError
-from sim.model import cache_dir, cache_error, file_sha256, require_model_file
+from sim.model import announce_if_slow, cache_dir, cache_error, file_sha256, require_model_file
 
 #: What Vensim (and PySD) consider zero in ZIDZ, XIDZ, RAMP, PULSE, MODULO.
 SMALL_VENSIM = 1e-6
@@ -1468,7 +1468,8 @@ def compile_model(path: str | Path) -> CompiledModel:
         except (OSError, ValueError):
             ir = None  # a damaged cache entry is rebuilt
     if ir is None:
-        ir = translate(path)
+        with announce_if_slow(f"compiling {path.name} into the ensemble runner (first use of this version) ..."):
+            ir = translate(path)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=target.stem, suffix=".tmp")
