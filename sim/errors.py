@@ -34,4 +34,5 @@ class RunError(SimError):
 
 
 class ModelFileError(InputError, ModelError):
-    """The model file given does not exist or is not a file: bad input (exit status 2), and a ModelError."""
+    """The model file given does not exist, is not a file or is not a Vensim model PySD can read: bad input
+    (exit status 2), and a ModelError."""

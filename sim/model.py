@@ -268,7 +268,7 @@ def translate(path: Path) -> Path:
             pysd.read_vensim(str(tmp / path.name), initialize=False)
         except Exception as exc:  # PySD raises many kinds; ours is one
             shutil.rmtree(tmp, ignore_errors=True)
-            raise ModelError(f"{path}: PySD cannot translate the model: {exc}") from exc
+            raise ModelFileError(f"{path}: PySD cannot translate the model: {exc}") from exc
     if shown:
         progress.info(f"translated {path.name} in {time.perf_counter() - started:.1f} s; cached in {folder}")
     try:

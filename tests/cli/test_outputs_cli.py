@@ -172,9 +172,11 @@ def test_check_with_a_missing_model_is_a_clean_error(invoke, tmp_path):
     (["consistency", "--model", "nope.mdl", "--out", "res"], "nope.mdl"),
     (["calibrate", "bad.toml", "--out", "res"], "bad.toml"),
     (["discover", "sweep", "--out", "res"], "sweep"),
+    (["run", SCENARIOS / "plan.toml", "--model", "notes.mdl", "--out", "res"], "notes.mdl"),
 ])
 def test_input_errors_exit_2(args, path, invoke, tmp_path):
     (tmp_path / "bad.toml").write_text("schema_version = 1\nname = [\n")
+    (tmp_path / "notes.mdl").write_text("not a Vensim model\n")
     (tmp_path / "sweep").mkdir()
     result = invoke(args, tmp_path)
     assert_refused(result, path)
