@@ -416,11 +416,16 @@ def calibrate(spec: CalibrationSpec | str | Path, model_path: str | Path = DEFAU
     rows = []
     for j, f in enumerate(runner.free):
         lo, hi = intervals[j]
+        data_low = float(obj.lower[j] + lo * (obj.upper[j] - obj.lower[j]))
+        data_high = float(obj.lower[j] + hi * (obj.upper[j] - obj.lower[j]))
+        # A value kept at its prior is no estimate: its range is its plausible range (the bounds). The
+        # profile interval was found around the stage-1 optimum and need not contain the prior, so it is
+        # reported apart, as what the data alone say.
+        low, high = (float(obj.lower[j]), float(obj.upper[j])) if j in fixed else (data_low, data_high)
         rows.append({
             "name": f.name, "role": f.role, "value": float(x_final[j]), "prior": f.prior,
             "lower": f.lower, "upper": f.upper, "stage1_value": float(obj.x(best)[j]),
-            "range_low": float(obj.lower[j] + lo * (obj.upper[j] - obj.lower[j])),
-            "range_high": float(obj.lower[j] + hi * (obj.upper[j] - obj.lower[j])),
+            "range_low": low, "range_high": high, "data_low": data_low, "data_high": data_high,
             "identified": status[j] == "identified", "status": status[j],
             "fixed_at_prior": j in fixed,
             "se": float(info["se"].iloc[j]), "fisher_low": float(info["fisher_low"].iloc[j]),
@@ -593,7 +598,8 @@ def format_result(result: CalibrationResult) -> str:
     for r in p.itertuples(index=False):
         rng = f"[{r.range_low:.4g}, {r.range_high:.4g}]"
         fis = f"[{r.fisher_low:.4g}, {r.fisher_high:.4g}]" if math.isfinite(r.se) else "(not identified)"
-        flag = r.status + (" (prior kept)" if r.fixed_at_prior else "")
+        data = f"; the data alone: [{r.data_low:.4g}, {r.data_high:.4g}]" if r.fixed_at_prior else ""
+        flag = r.status + (f" (prior kept{data})" if r.fixed_at_prior else "")
         lines.append(f"{r.name[:40]:40s} {r.role:9s} {r.value:9.4g} {r.prior:9.4g}  {rng:>21s}  {fis:>21s}  {flag}")
     pairs = strong_correlations(result.correlation)
     if pairs:

@@ -12,13 +12,13 @@ import sys
 import click
 
 from sim import __version__
+from sim.cli_options import QUIET_HELP, VERBOSE_HELP, Command, Year, is_quiet, verbosity
 from sim.errors import SimError
-
-log = logging.getLogger("sim")
-
 
 class _Group(click.Group):
     """The command group: a :class:`SimError` from any command becomes ``error: ...`` and its exit status."""
+
+    command_class = Command
 
     def invoke(self, ctx: click.Context):
         try:
@@ -26,16 +26,36 @@ class _Group(click.Group):
         except SimError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # passed the output checks, so a fault of the system (disk full, lost mount)
+            if exc.filename is None:
+                raise
+            click.echo(f"error: {exc.filename}: {exc.strerror or exc}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="shuangta")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
-@click.option("-v", "--verbose", count=True, help="More detail (-vv for debug).")
-def cli(quiet: bool, verbose: int) -> None:
-    """System-dynamics model of Shuangta District's 14th Five-Year Plan."""
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+@click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=verbosity, help=QUIET_HELP)
+@click.option("-v", "--verbose", count=True, expose_value=False, callback=verbosity, help=VERBOSE_HELP)
+def cli() -> None:
+    """System-dynamics model of Shuangta District's 14th Five-Year Plan.
+
+    -q and -v may stand before or after the command name.
+    """
+
+
+def _check_outputs(*specs, model: bool = True) -> None:
+    """Check every output location of a command before it does any work (see :mod:`sim.outputs`); with
+    ``model``, also the translation cache the model is loaded through."""
+    from sim.outputs import check_cache, check_outputs
+
+    check_outputs(*specs)
+    if model:
+        check_cache()
+
+
+_force_option = click.option("--force", is_flag=True,
+                             help="Replace an existing file that is not one this command wrote.")
 
 
 # Commands are defined below, one short function each. Add a command by
@@ -44,19 +64,21 @@ def cli(quiet: bool, verbose: int) -> None:
 
 @cli.command("run")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--out", "out", default="results", show_default=True, type=click.Path(file_okay=False),
+@click.option("--out", "out", default="results", show_default=True, type=click.Path(path_type=str),
               help="Folder that receives one result folder per scenario.")
-@click.option("--final-time", type=click.FloatRange(min=2021, max=2100), default=None,
-              help="Last year simulated (default: the scenario's, else the model's).")
+@click.option("--final-time", type=Year(min=2021, max=2100), default=None,
+              help="Last year simulated, a whole year (default: the scenario's, else the model's).")
 @click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False), help="Another .mdl file.")
-def run_command(scenarios: tuple[str, ...], out: str, final_time: float | None, model_path: str | None) -> None:
+def run_command(scenarios: tuple[str, ...], out: str, final_time: int | None, model_path: str | None) -> None:
     """Run SCENARIOS (TOML files), write results and print the plan's target verdicts."""
+    from sim.outputs import Folder
     from sim.run import run_scenarios
     from sim.targets import format_verdicts
 
+    _check_outputs(Folder(out))
     results = run_scenarios(list(scenarios), out=out, final_time=final_time, model_path=model_path)
     for r in results:
-        click.echo(f"\n== {r.name}  ({r.seconds * 1000:.0f} ms)  ->  {r.folder}")
+        click.echo(f"\n== {r.name}" if is_quiet() else f"\n== {r.name}  ({r.seconds * 1000:.0f} ms)  ->  {r.folder}")
         click.echo(format_verdicts(r.verdicts))
 
 
@@ -67,9 +89,7 @@ def run_command(scenarios: tuple[str, ...], out: str, final_time: float | None, 
 )
 def targets_command(fmt: str) -> None:
     """List the plan's targets with their arithmetic and whether the model can evaluate them."""
-    import json
-
-    from sim.targets import format_targets, load_targets, targets_frame
+    from sim.targets import format_targets, load_targets, targets_frame, targets_json
 
     targets = load_targets()
     if fmt == "table":
@@ -77,13 +97,13 @@ def targets_command(fmt: str) -> None:
     elif fmt == "csv":
         click.echo(targets_frame(targets).to_csv(index=False), nl=False)
     else:
-        click.echo(json.dumps(targets_frame(targets).to_dict("records"), ensure_ascii=False, indent=2))
+        click.echo(targets_json(targets))
 
 
 @cli.command("plot")
 @click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
-    "--out", "out_dir", default="results/plots", show_default=True, type=click.Path(file_okay=False, path_type=str),
+    "--out", "out_dir", default="results/plots", show_default=True, type=click.Path(path_type=str),
     help="Folder for the PNGs.",
 )
 def plot_command(folders: tuple[str, ...], out_dir: str) -> None:
@@ -92,25 +112,36 @@ def plot_command(folders: tuple[str, ...], out_dir: str) -> None:
     A sweep folder (written by `sweep`) gets fan charts, target distributions and
     scatter plots in OUT/<folder name>/; a sensitivity folder (written by
     `sensitivity`) gets index bars, Morris plots, an ST heat map and tornado charts.
+    A folder holding result folders (results/, or results/*) plots those; other
+    files and folders are skipped with a note. Prints the PNGs written.
     """
     from pathlib import Path
 
+    from sim.folders import collect_folders
+    from sim.outputs import Folder
     from sim.plots import plot_runs, plot_sensitivity, plot_sweep
-    from sim.sensitivity import is_sensitivity_folder
-    from sim.sweep import is_sweep_folder
 
-    studies = [f for f in folders if is_sensitivity_folder(f)]
-    sweeps = [f for f in folders if is_sweep_folder(f) and f not in studies]
-    runs = [f for f in folders if f not in sweeps and f not in studies]
-    if runs:
-        for path in plot_runs(runs, out_dir):
-            click.echo(str(path))
-    for folder in sweeps:
-        for path in plot_sweep(folder, Path(out_dir) / Path(folder).resolve().name):
-            click.echo(str(path))
-    for folder in studies:
-        for path in plot_sensitivity(folder, Path(out_dir) / Path(folder).resolve().name):
-            click.echo(str(path))
+    _check_outputs(Folder(out_dir), model=False)
+    notes: list[str] = []
+    found = collect_folders(folders, notes)
+    runs = [f.path for f in found if f.kind not in ("sweep", "sensitivity") and (f.path / "timeseries.csv").is_file()]
+    notes += [f"skipped {f.path}: a {f.kind} folder; `shuangta report` shows it" for f in found
+              if f.kind not in ("sweep", "sensitivity") and f.path not in runs]
+    written = plot_runs(runs, out_dir) if runs else []
+    for f in found:
+        if f.kind in ("sweep", "sensitivity"):
+            draw = plot_sweep if f.kind == "sweep" else plot_sensitivity
+            written += draw(f.path, Path(out_dir) / f.path.resolve().name)
+    _notes(notes)
+    for path in written:
+        click.echo(str(path))
+
+
+def _notes(notes: list[str]) -> None:
+    """Print ``note: ...`` lines on stderr unless -q."""
+    if not is_quiet():
+        for note in notes:
+            click.echo(f"note: {note}", err=True)
 
 
 # --- scenario files (sim.scenario): validate, diff, schema, levers ---------
@@ -136,6 +167,7 @@ def validate_command(files: tuple[str, ...], model_path: str | None) -> None:
     from sim.errors import ScenarioError
     from sim.scenario import validate_files
 
+    _check_outputs()
     ok, problems = validate_files(files, _scenario_model(model_path))
     for path in ok:
         click.echo(f"ok  {path}")
@@ -152,17 +184,21 @@ def diff_command(a: str, b: str, model_path: str | None, no_model: bool) -> None
     """Levers whose values differ between scenarios A and B, bases resolved: lever | A | B."""
     from sim.scenario import diff_report
 
+    _check_outputs(model=not no_model)
     click.echo(diff_report(a, b, None if no_model else _scenario_model(model_path)))
 
 
 @cli.command("schema")
-@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False, path_type=str),
-              help="Write to this file instead of standard output.")
-def schema_command(out_file: str | None) -> None:
+@click.option("--out", "out_file", default=None, type=click.Path(path_type=str),
+              help="Write to this file instead of standard output (an existing file only if it holds a schema).")
+@_force_option
+def schema_command(out_file: str | None, force: bool) -> None:
     """The JSON Schema of scenario files, for editors (e.g. docs/scenario.schema.json)."""
-    from sim.scenario import json_schema_text, write_json_schema
+    from sim.outputs import File
+    from sim.scenario import is_json_schema, json_schema_text, write_json_schema
 
     if out_file:
+        _check_outputs(File(out_file, force=force, same_kind=is_json_schema, what="scenario JSON Schema"), model=False)
         click.echo(str(write_json_schema(out_file)))
     else:
         click.echo(json_schema_text(), nl=False)
@@ -179,12 +215,13 @@ def levers_command(fmt: str, include_uncertain: bool, model_path: str | None) ->
     """The model's policy levers: name, units, range, default, description, Chinese term, source."""
     from sim.scenario import format_levers, lever_rows
 
+    _check_outputs()
     click.echo(format_levers(lever_rows(_scenario_model(model_path), include_uncertain), fmt))
 
 
 @cli.command("sweep")
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+@click.option("--out", "out", default=None, type=click.Path(path_type=str),
               help="Sweep folder [default: results/sweeps/<name>].")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Local worker processes [default: the number of CPUs; 1 runs in this process].")
@@ -197,9 +234,11 @@ def levers_command(fmt: str, include_uncertain: bool, model_path: str | None) ->
 def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: str | None, resume: bool,
                   chunk_size: int | None, model_path: str | None) -> None:
     """Run the sweep file SPEC: many runs over sampled or gridded levers, with target probabilities."""
-    from sim.sweep import format_summary, run_sweep
+    from sim.outputs import Folder
+    from sim.sweep import DEFAULT_OUT, format_summary, run_sweep
 
-    quiet = bool(click.get_current_context().find_root().params.get("quiet"))
+    _check_outputs(Folder(out or DEFAULT_OUT))
+    quiet = is_quiet()
 
     def bar(total: int, done: int):
         from tqdm import tqdm
@@ -210,6 +249,7 @@ def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: st
     result = run_sweep(spec, out, model_path=model_path, workers=workers, scheduler=scheduler, resume=resume,
                        chunk_size=chunk_size, progress=None if quiet else bar, command=sys.argv)
     if quiet:
+        click.echo(format_summary(result.summary))
         return
     rate = result.evaluated / result.seconds if result.seconds > 0 else float("nan")
     done = f", {result.chunks_skipped} of {result.chunks} chunks done before" if result.chunks_skipped else ""
@@ -220,7 +260,7 @@ def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: st
 
 @cli.command("calibrate")
 @click.argument("spec", type=click.Path(dir_okay=False, exists=True, path_type=str))
-@click.option("--out", "out", default="results/calibration", show_default=True, type=click.Path(file_okay=False),
+@click.option("--out", "out", default="results/calibration", show_default=True, type=click.Path(path_type=str),
               help="Folder that receives one result folder named after the spec.")
 @click.option("--apply", "apply_", is_flag=True,
               help="Also write the fitted values into model/data/calibration.csv (the model's calibrated defaults).")
@@ -232,16 +272,22 @@ def calibrate_command(spec: str, out: str, apply_: bool, starts: int | None, pro
                       model_path: str | None) -> None:
     """Fit the free quantities of calibration SPEC (TOML) to history; write values, fit statistics and a plot."""
     from sim.calibrate import apply_calibration, calibrate, format_result, write_calibration
-    from sim.model import DEFAULT_MODEL
+    from sim.model import DEFAULT_MODEL, calibration_file
+    from sim.outputs import File, Folder
 
-    quiet = bool(click.get_current_context().find_root().params.get("quiet"))
-    result = calibrate(spec, model_path or DEFAULT_MODEL, starts=starts, profile_points=profile_points,
-                       progress=lambda text: log.info(text), steps=_stage_progress(quiet))
+    model = model_path or DEFAULT_MODEL
+    calibration = File(calibration_file(model), "--apply", force=True, what="calibration file") if apply_ else None
+    _check_outputs(Folder(out), calibration)
+    result = calibrate(spec, model, starts=starts, profile_points=profile_points, progress=_progress_line,
+                       steps=_stage_progress(is_quiet()))
     folder = write_calibration(result, out)
     click.echo(format_result(result))
-    click.echo(f"\nwritten to {folder}")
+    if not is_quiet():
+        click.echo(f"\nwritten to {folder}")
     if apply_:
-        click.echo(f"calibrated defaults written to {apply_calibration(result)}")
+        written = apply_calibration(result)
+        if not is_quiet():
+            click.echo(f"calibrated defaults written to {written}")
 
 
 @cli.command("hindcast")
@@ -262,13 +308,17 @@ def hindcast_command(scenario: str | None, out: str, members: int | None, seed: 
     from sim.history import HISTORY_FILE
     from sim.model import DEFAULT_MODEL
 
+    from sim.outputs import Folder
+
+    _check_outputs(Folder(out))
     model = model_path or DEFAULT_MODEL
     history = history_path or HISTORY_FILE
     result = hindcast(scenario or ACTUAL_SCENARIO, model, history, members=members or MEMBERS,
                       seed=SEED if seed is None else seed)
     folder = write_hindcast(result, out, model, history=history)
     click.echo(format_hindcast(result))
-    click.echo(f"\nwritten to {folder}")
+    if not is_quiet():
+        click.echo(f"\nwritten to {folder}")
 
 
 @cli.command("check")
@@ -283,10 +333,12 @@ def hindcast_command(scenario: str | None, out: str, members: int | None, seed: 
 def check_command(ctx: click.Context, only: tuple[str, ...], data_path: str | None, model_path: str | None) -> None:
     """Run the validation suite; print each test's result with its figures. Exit status 1 if any test fails."""
     from sim.checks import REALITY_CHECKS, format_checks, run_checks
-    from sim.model import DEFAULT_MODEL
+    from sim.model import DEFAULT_MODEL, require_model_file
 
+    require_model_file(model_path or DEFAULT_MODEL)
+    _check_outputs()
     results = run_checks(model_path or DEFAULT_MODEL, data_path or REALITY_CHECKS, list(only) or None,
-                         progress=lambda text: log.info(text))
+                         progress=_progress_line)
     click.echo(format_checks(results))
     if not all(r.passed for r in results):
         ctx.exit(1)
@@ -315,18 +367,20 @@ def _stage_progress(quiet: bool):
     return update
 
 
-def _check_out(out: str | None) -> None:
-    """Refuse, before any work, an --out that exists and is not a result folder."""
-    from pathlib import Path
+def _progress_line(text: str) -> None:
+    """A ``progress(text)`` callback: one line on stderr per step (logger ``sim.progress``; hidden by -q)."""
+    logging.getLogger("sim.progress").info(text)
 
-    from sim.errors import InputError
-    from sim.results import is_result_folder
 
-    if out is None:
-        return
-    path = Path(out)
-    if path.exists() and (not path.is_dir() or (not is_result_folder(path) and any(path.iterdir()))):
-        raise InputError(f"--out: {path} exists and is not a result folder; choose another folder")
+def _scenario_output(path: str | None, force: bool, command: str):
+    """The output spec of --write-scenario of ``command`` (None when not given): an existing file is replaced
+    only when that command wrote it, or with --force."""
+    from sim.outputs import File, generated_by
+
+    if path is None:
+        return None
+    return File(path, "--write-scenario", force=force, same_kind=generated_by(command),
+                what=f"scenario file written by `shuangta {command}`")
 
 
 _search_options = [
@@ -347,34 +401,37 @@ def _with_search_options(fn):
 @cli.command("reach")
 @click.argument("targets", nargs=-1, required=True)
 @_with_search_options
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+@click.option("--out", "out", default=None, type=click.Path(path_type=str),
               help="Result folder [default: results/reach/<targets joined by _>].")
-@click.option("--write-scenario", "scenario_file", default=None, type=click.Path(dir_okay=False, path_type=str),
+@click.option("--write-scenario", "scenario_file", default=None, type=click.Path(path_type=str),
               help="Also write the found lever values as a runnable scenario file (.toml).")
+@_force_option
 @click.option("--samples", type=click.IntRange(min=1), default=2048, show_default=True,
               help="Latin-hypercube points that pick the starts.")
 @click.option("--starts", type=click.IntRange(min=1), default=6, show_default=True, help="Local searches.")
 @_scenario_model_option
 def reach_command(targets: tuple[str, ...], levers: tuple[str, ...], base: str | None, seed: int,
-                  out: str | None, scenario_file: str | None, samples: int, starts: int, model_path: str | None) -> None:
+                  out: str | None, scenario_file: str | None, force: bool, samples: int, starts: int,
+                  model_path: str | None) -> None:
     """The smallest change to the levers that meets TARGETS (ids such as T1 T7) in 2025.
 
     Distance is measured in units of each lever's range. Prints the needed lever
     values against the 2016-2020 record and the plan, and every target's verdict
     at the found point; writes reach.json, reach.csv, targets.csv, timeseries.csv.
     """
+    from sim.outputs import Folder
     from sim.reach import check_scenario_path, default_out, format_reach, reach, write_reach, write_reach_scenario
 
     if scenario_file is not None:
         check_scenario_path(scenario_file, base)
-    _check_out(out)
-    quiet = bool(click.get_current_context().find_root().params.get("quiet"))
+    _check_outputs(Folder(out or default_out(targets), result=True), _scenario_output(scenario_file, force, "reach"))
+    quiet = is_quiet()
     result = reach(_scenario_model(model_path), list(targets), list(levers) or None, base, seed=seed, samples=samples,
                    starts=starts, progress=_stage_progress(quiet))
     folder = write_reach(result, out or default_out(result.targets), sys.argv)
     written = write_reach_scenario(result, scenario_file, sys.argv) if scenario_file else None
+    click.echo(format_reach(result))
     if not quiet:
-        click.echo(format_reach(result))
         click.echo(f"\n{result.seconds:.1f} s, {result.members:,} runs  ->  {folder}")
         if written:
             click.echo(f"scenario written to {written}")
@@ -383,7 +440,7 @@ def reach_command(targets: tuple[str, ...], levers: tuple[str, ...], base: str |
 @cli.command("consistency")
 @_with_search_options
 @click.option("--out", "out", default="results/consistency", show_default=True,
-              type=click.Path(file_okay=False, path_type=str), help="Result folder.")
+              type=click.Path(path_type=str), help="Result folder.")
 @click.option("--samples", type=click.IntRange(min=1), default=4096, show_default=True,
               help="Latin-hypercube points that pick the starts.")
 @click.option("--starts", type=click.IntRange(min=1), default=3, show_default=True, help="Local searches per target set.")
@@ -397,14 +454,15 @@ def consistency_command(levers: tuple[str, ...], base: str | None, seed: int, ou
     contradiction listed in plan-figures.md §4.
     """
     from sim.consistency import check_consistency, format_consistency, write_consistency
+    from sim.outputs import Folder
 
-    _check_out(out)
-    quiet = bool(click.get_current_context().find_root().params.get("quiet"))
+    _check_outputs(Folder(out, result=True))
+    quiet = is_quiet()
     result = check_consistency(_scenario_model(model_path), list(levers) or None, base, seed=seed, samples=samples,
                                starts=starts, progress=_stage_progress(quiet))
     folder = write_consistency(result, out, sys.argv)
+    click.echo(format_consistency(result))
     if not quiet:
-        click.echo(format_consistency(result))
         click.echo(f"\n{result.seconds:.1f} s, {result.members:,} runs  ->  {folder}")
 
 
@@ -419,6 +477,8 @@ def bench_command(scenario: str, sizes: str, pysd_runs: int, ema_runs: int) -> N
     """Measure runs/s of plain PySD, EMA Workbench's connector and the ensemble runner."""
     from sim.bench import bench, format_report
     from sim.model import load_model
+
+    _check_outputs()
     from sim.run import run_spec
     from sim.scenario import load_scenario
 
@@ -445,13 +505,15 @@ def bench_command(scenario: str, sizes: str, pysd_runs: int, ema_runs: int) -> N
 @click.option("--top", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
               help="Take the top share of runs by worst normalised gap as the cases even when some runs meet "
                    "the targets [default: only when none does, 0.1].")
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+@click.option("--out", "out", default=None, type=click.Path(path_type=str),
               help="Result folder [default: results/discovery/<sweep>_<targets>].")
-@click.option("--write-scenario", "scenario_file", default=None, type=click.Path(dir_okay=False, path_type=str),
+@click.option("--write-scenario", "scenario_file", default=None, type=click.Path(path_type=str),
               help="Also write the chosen box as a runnable scenario file (.toml).")
+@_force_option
 @_scenario_model_option
 def discover_command(args: tuple[str, ...], targets: tuple[str, ...], threshold: float, box: int | None,
-                     top: float | None, out: str | None, scenario_file: str | None, model_path: str | None) -> None:
+                     top: float | None, out: str | None, scenario_file: str | None, force: bool,
+                     model_path: str | None) -> None:
     """PRIM scenario discovery on a sweep folder: the boxes of factor values in which TARGETS are all met.
 
     When no run meets them all, the cases are the top decile of runs by the
@@ -480,13 +542,16 @@ def discover_command(args: tuple[str, ...], targets: tuple[str, ...], threshold:
         from sim.reach import check_scenario_path
 
         check_scenario_path(scenario_file)
-    _check_out(out)
+    from sim.outputs import Folder
+
+    _check_outputs(Folder(out or default_out(Path(folders[0]).resolve().name, ids), result=True),
+                   _scenario_output(scenario_file, force, "discover"))
     model = _scenario_model(model_path)
     result = discover(folders[0], ids, threshold=threshold, box=box, top=top, model=model)
     folder = write_discovery(result, out or default_out(result), sys.argv)
     written = write_discovery_scenario(result, scenario_file, model, sys.argv) if scenario_file else None
-    if not bool(click.get_current_context().find_root().params.get("quiet")):
-        click.echo(format_discovery(result))
+    click.echo(format_discovery(result))
+    if not is_quiet():
         click.echo(f"\n{result.seconds:.1f} s  ->  {folder}")
         if written:
             click.echo(f"scenario written to {written}")
@@ -495,11 +560,12 @@ def discover_command(args: tuple[str, ...], targets: tuple[str, ...], threshold:
 @cli.command("report")
 @click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
-              help="Language of headings, labels and charts (zh: Chinese, charts with a CJK font when one is found).")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="The HTML file to write (one self-contained page).")
+              help="Language of headings, labels and charts (zh: Chinese; the page embeds its Chinese glyphs).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=str),
+              help="The HTML file to write (one self-contained page); an existing file only if it is a report.")
+@_force_option
 @_scenario_model_option
-def report_command(folders: tuple[str, ...], lang: str, out: str, model_path: str | None) -> None:
+def report_command(folders: tuple[str, ...], lang: str, out: str, force: bool, model_path: str | None) -> None:
     """One self-contained HTML page for planners from result FOLDERS of any kind.
 
     Scenario runs, sweeps, sensitivity, reach, consistency and discovery
@@ -508,14 +574,14 @@ def report_command(folders: tuple[str, ...], lang: str, out: str, model_path: st
     opens with answers to the headline questions and ends with the
     assumptions (lever catalogue) and the targets' arithmetic.
     """
-    from sim.report import build_report, write_report
+    from sim.outputs import File
+    from sim.report import build_report, is_report, write_report
 
+    _check_outputs(File(out, force=force, same_kind=is_report, what="report"))
     report = build_report(list(folders), lang=lang, model_path=model_path)
     path = write_report(report, out)
-    if not bool(click.get_current_context().find_root().params.get("quiet")):
-        for note in report.notes:
-            click.echo(f"note: {note}")
-        click.echo(f"{len(report.folders)} result folders ({', '.join(report.kinds())}) -> {path}")
+    _notes(report.notes)
+    click.echo(f"{len(report.folders)} result folders ({', '.join(report.kinds())}) -> {path}")
 
 
 @cli.command("sensitivity")
@@ -525,7 +591,7 @@ def report_command(folders: tuple[str, ...], lang: str, out: str, model_path: st
 @click.option("--n", "n", type=click.IntRange(min=1), default=None,
               help="Sample size: Sobol' base N (a power of 2; runs N(D+2)), Morris trajectories (runs N(D+1)), "
                    "FAST points per factor (runs N D) [default: the spec's].")
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
+@click.option("--out", "out", default=None, type=click.Path(path_type=str),
               help="Study folder [default: results/sensitivity/<name>].")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Local worker processes [default: the number of CPUs; 1 runs in this process].")
@@ -543,9 +609,11 @@ def sensitivity_command(spec: str, method: str | None, n: int | None, out: str |
                         scheduler: str | None, resume: bool, second_order: bool | None, time_resolved: bool | None,
                         chunk_size: int | None, model_path: str | None) -> None:
     """Global sensitivity analysis of SPEC (scenarios/sensitivity/*.toml): SALib's Sobol', Morris or FAST indices."""
-    from sim.sensitivity import format_indices, format_warnings, run_sensitivity
+    from sim.outputs import Folder
+    from sim.sensitivity import DEFAULT_OUT, format_indices, format_warnings, run_sensitivity
 
-    quiet = bool(click.get_current_context().find_root().params.get("quiet"))
+    _check_outputs(Folder(out or DEFAULT_OUT))
+    quiet = is_quiet()
 
     def bar(total: int, done: int):
         from tqdm import tqdm
@@ -557,6 +625,7 @@ def sensitivity_command(spec: str, method: str | None, n: int | None, out: str |
                              time_resolved=time_resolved, workers=workers, scheduler=scheduler, resume=resume,
                              chunk_size=chunk_size, progress=None if quiet else bar, command=sys.argv)
     if quiet:
+        click.echo(format_indices(result))
         return
     click.echo(f"\n== sensitivity {result.name}: {result.method}, N = {result.n:,}, {len(result.factors)} factors, "
                f"{result.runs:,} runs ({result.failed} failed); runs {result.run_seconds:.1f} s, analysis "
@@ -607,8 +676,11 @@ def loops_command(scenario: str | None, variables: tuple[str, ...], out: str | N
             if not table["passed"].all():
                 click.get_current_context().exit(1)
         return
+    from sim.outputs import Folder
+
+    _check_outputs(Folder(out or "results/loops"))
     result = run_loops(scenario, out, list(variables), model_path, max_loops, command=sys.argv)
-    if not bool(click.get_current_context().find_root().params.get("quiet")):
+    if not is_quiet():
         a = result.analysis
         click.echo(f"{len(a.loops)} loops ({a.method}), analysis {result.seconds:.1f} s  ->  {result.folder}")
         click.echo((result.folder / "dominance.md").read_text(encoding="utf-8"))
@@ -628,9 +700,11 @@ def diagram_command(sectors: tuple[str, ...], out: str, highlight: str | None, s
                     model_path: str | None) -> None:
     """Stock-and-flow diagrams of the model's sectors (stocks, flows, auxiliaries, links with polarity)."""
     from sim.diagram import draw_diagrams, label_font
+    from sim.outputs import Folder
 
+    _check_outputs(Folder(out))
     written = draw_diagrams(out, list(sectors), highlight, scenario, model_path)
-    if not bool(click.get_current_context().find_root().params.get("quiet")):
+    if not is_quiet():
         note = label_font()[1]
         if note:
             click.echo(f"note: {note}")

@@ -80,7 +80,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, ModelError, RunError
-from sim.model import cache_dir, file_sha256
+from sim.model import announce_if_slow, cache_dir, cache_error, file_sha256, require_model_file
 
 #: What Vensim (and PySD) consider zero in ZIDZ, XIDZ, RAMP, PULSE, MODULO.
 SMALL_VENSIM = 1e-6
@@ -1464,9 +1464,7 @@ def _compiler_tag() -> str:
 
 def compile_model(path: str | Path) -> CompiledModel:
     """Compile the ``.mdl`` at ``path``; the translation is cached by the file's SHA-256."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
+    path = require_model_file(path)
     digest = file_sha256(path)
     folder = cache_dir() / "compiled"
     target = folder / f"{path.stem}-{digest[:16]}-{_compiler_tag()}.json"
@@ -1477,9 +1475,13 @@ def compile_model(path: str | Path) -> CompiledModel:
         except (OSError, ValueError):
             ir = None  # a damaged cache entry is rebuilt
     if ir is None:
-        ir = translate(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=target.stem, suffix=".tmp")
+        with announce_if_slow(f"compiling {path.name} into the ensemble runner (first use of this version) ..."):
+            ir = translate(path)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=target.stem, suffix=".tmp")
+        except OSError as exc:
+            raise cache_error(exc) from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(ir, fh, ensure_ascii=False)

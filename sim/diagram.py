@@ -64,18 +64,16 @@ def read_sectors(mdl_path: str | Path) -> tuple[dict[str, list[str]], dict[str, 
 def label_font():
     """``(matplotlib font family or None, note)``: the font for Chinese labels.
 
-    The one place that chooses the font: today the CJK font the report finds
-    (:func:`sim.report.find_cjk_font`); None, with a note, when there is none.
+    The one place that chooses the font: the Simplified Chinese face the report's
+    charts use (:mod:`sim.fonts`, shipped by a package dependency); None, with a
+    note, when there is none.
     """
-    from sim.report import find_cjk_font
+    from sim.fonts import chart_family, find_cjk_font
 
     path = find_cjk_font()
     if path is None:
         return None, "No CJK font was found: labels are in English only."
-    from matplotlib import font_manager
-
-    font_manager.fontManager.addfont(str(path))
-    return font_manager.FontProperties(fname=str(path)).get_name(), ""
+    return chart_family(path), ""
 
 
 @dataclass

@@ -31,3 +31,8 @@ class ModelError(SimError):
 
 class RunError(SimError):
     """A simulation failed (NaN, negative stock, solver error)."""
+
+
+class ModelFileError(InputError, ModelError):
+    """The model file given does not exist, is not a file or is not a Vensim model PySD can read: bad input
+    (exit status 2), and a ModelError."""

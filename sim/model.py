@@ -20,16 +20,23 @@ source. ``load_model(path, calibrated=False)`` gives the priors.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import math
 import os
 import re
 import shutil
+import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from sim.errors import ModelError
+from sim.errors import InputError, ModelError, ModelFileError
+
+#: Progress of long steps (translation): the CLI shows these lines unless -q.
+progress = logging.getLogger("sim.progress")
 
 #: The model shipped with the project (the one source of truth).
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
@@ -195,25 +202,75 @@ class Model:
         return pm
 
 
+def require_model_file(path: str | Path) -> Path:
+    """``path`` if it is a file; :class:`~sim.errors.ModelFileError` (exit status 2) otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: model file not found" if not path.exists() else f"{path}: not a file")
+    return path
+
+
+def cache_error(exc: OSError) -> InputError:
+    """The error for a translation cache that cannot be written (read-only, a file, full)."""
+    where = exc.filename or cache_dir()
+    return InputError(f"{where}: cannot write the translation cache ($SHUANGTA_CACHE): {exc.strerror or exc}")
+
+
+#: A step announced on :data:`progress` once it has taken this long [s] (shorter steps stay silent).
+SLOW_STEP_SECONDS = 2.0
+
+
+@contextlib.contextmanager
+def announce_if_slow(message: str, after: float | None = None):
+    """Log ``message`` on :data:`progress` if the block is still running ``after`` seconds in
+    (default :data:`SLOW_STEP_SECONDS`).
+
+    Yields a list that holds True once the message was shown, so the caller can report the end.
+    """
+    shown: list[bool] = []
+
+    def announce() -> None:
+        shown.append(True)
+        progress.info(message)
+
+    timer = threading.Timer(SLOW_STEP_SECONDS if after is None else after, announce)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield shown
+    finally:
+        timer.cancel()
+
+
 def translate(path: Path) -> Path:
-    """Translate ``path`` with PySD into the cache (once per file content); return the ``.py``."""
+    """Translate ``path`` with PySD into the cache (once per file content); return the ``.py``.
+
+    A first translation takes seconds: it is announced on the ``sim.progress`` logger.
+    """
     import pysd
 
-    path = Path(path)
+    path = require_model_file(path)
     digest = file_sha256(path)
     folder = cache_dir() / f"{path.stem}-{digest[:16]}-pysd{pysd.__version__}"
     target = folder / f"{path.stem}.py"
     if target.exists():
         return target
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    shutil.copy2(path, tmp / path.name)
     try:
-        pysd.read_vensim(str(tmp / path.name), initialize=False)
-    except Exception as exc:  # PySD raises many kinds; ours is one
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ModelError(f"{path}: PySD cannot translate the model: {exc}") from exc
+        tmp.mkdir(parents=True)
+        shutil.copy2(path, tmp / path.name)
+    except OSError as exc:
+        raise cache_error(exc) from None
+    started = time.perf_counter()
+    with announce_if_slow(f"translating {path.name} with PySD (first use of this version of the file) ...") as shown:
+        try:
+            pysd.read_vensim(str(tmp / path.name), initialize=False)
+        except Exception as exc:  # PySD raises many kinds; ours is one
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise ModelFileError(f"{path}: PySD cannot translate the model: {exc}") from exc
+    if shown:
+        progress.info(f"translated {path.name} in {time.perf_counter() - started:.1f} s; cached in {folder}")
     try:
         tmp.rename(folder)
     except OSError:  # another process finished first: use its copy
@@ -267,9 +324,7 @@ def load_model(path: str | Path = DEFAULT_MODEL, calibrated: bool = True) -> Mod
     """
     import pysd
 
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
+    path = require_model_file(path)
     translated = translate(path)
     try:
         pm = pysd.load(str(translated))

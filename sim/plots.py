@@ -28,6 +28,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from sim.errors import InputError
 from sim.results import RunResult, atomic_write_bytes, read_run
 from sim.targets import DEFAULT_BASE_YEAR, format_number, verdict_word
+from sim.unit_names import display_unit, variable_unit
 
 #: Variables drawn, in order, when a folder has them.
 KEY_VARIABLES = (
@@ -45,24 +46,6 @@ KEY_VARIABLES = (
     "Employment",
 )
 
-MONEY = "100 million yuan"  # 亿元
-#: Units shown in titles, as in model/shuangta.mdl (Yi = 亿元, CO2 in ktCO2/Year).
-#: If the model's units change, override with ``plot_runs(..., units={...})``
-#: or a ``units`` dict in the manifest's ``extra``.
-UNITS = {
-    "GDP": f"{MONEY}/year",
-    "Above Scale Industrial Output": f"{MONEY}/year",
-    "Urban Disposable Income per Capita": "yuan/person/year",
-    "Fixed Asset Investment": f"{MONEY}/year",
-    "General Public Budget Revenue": f"{MONEY}/year",
-    "Retail Sales": f"{MONEY}/year",
-    "Tertiary Value Added": f"{MONEY}/year",
-    "Unemployment Rate": "% of labour force",
-    "CO2 Emissions": "thousand t CO2/year",
-    "Energy Intensity Index": "energy per unit of GDP, 2020 = 1",
-    "Population": "persons",
-    "Employment": "persons",
-}
 #: Variables stored as fractions and shown as percentages.
 FRACTIONS = {"Unemployment Rate"}
 
@@ -118,8 +101,8 @@ def _unit(variable: str, runs: list[RunResult], units: dict | None) -> str:
         extra = run.manifest.get("extra") or {}
         found = (extra.get("units") or {}).get(variable) if isinstance(extra, dict) else None
         if found:
-            return str(found)
-    return UNITS.get(variable, "")
+            return display_unit(str(found))
+    return variable_unit(variable)
 
 
 def _symbol(comparison: str) -> str:
@@ -194,6 +177,16 @@ def _variable_figure(variable, present, target_rows, unit) -> Figure:
     return fig
 
 
+def _threshold_text(row: dict) -> str:
+    """``  [≥ 165.00 in 2025]``: a target's threshold and year, for the verdict grid ("" when it has none)."""
+    threshold, comparison = row.get("target"), row.get("comparison")
+    if threshold is None or comparison is None or (isinstance(threshold, float) and math.isnan(threshold)):
+        return ""
+    year = row.get("year")
+    when = f" in {int(year)}" if year is not None and not (isinstance(year, float) and math.isnan(year)) else ""
+    return f"  [{_symbol(comparison)} {format_number(threshold, row.get('kind', 'level'))}{when}]"
+
+
 def _verdict_figure(table: pd.DataFrame, runs: list[RunResult], labels: list[str]) -> Figure:
     ids = list(table["id"])
     by_run = []
@@ -203,7 +196,7 @@ def _verdict_figure(table: pd.DataFrame, runs: list[RunResult], labels: list[str
             rows = {r["id"]: r for r in run.targets.to_dict("records")}
         by_run.append(rows)
     colours = np.zeros((len(ids), len(runs), 3))
-    fig = Figure(figsize=(max(6.5, 4.0 + 1.7 * len(runs)), 1.4 + 0.34 * len(ids)), layout="constrained")
+    fig = Figure(figsize=(max(7.5, 5.0 + 1.7 * len(runs)), 1.4 + 0.34 * len(ids)), layout="constrained")
     ax = fig.add_subplot()
     for i, tid in enumerate(ids):
         for j, rows in enumerate(by_run):
@@ -220,13 +213,15 @@ def _verdict_figure(table: pd.DataFrame, runs: list[RunResult], labels: list[str
     ax.set_xticks(range(len(runs)), labels, fontsize=8)
     ax.xaxis.tick_top()
     descriptions = list(table["description"]) if "description" in table.columns else [""] * len(ids)
-    short = [f"{tid}  {str(d)[:38] + ('…' if len(str(d)) > 38 else '')}" for tid, d in zip(ids, descriptions)]
+    short = [f"{tid}  {str(d)[:38] + ('…' if len(str(d)) > 38 else '')}{_threshold_text(row)}"
+             for tid, d, row in zip(ids, descriptions, table.to_dict("records"))]
     ax.set_yticks(range(len(ids)), short, fontsize=7)
     ax.set_xticks(np.arange(-0.5, len(runs), 1), minor=True)
     ax.set_yticks(np.arange(-0.5, len(ids), 1), minor=True)
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="minor", length=0)
-    fig.suptitle("Plan targets by scenario, 2025\ngreen: met, red: missed, grey: n.a.", fontsize=10)
+    fig.suptitle("Plan targets by scenario, each against its threshold [in brackets]\n"
+                 "green: met, red: missed, grey: n.a.", fontsize=10)
     return fig
 
 
@@ -431,7 +426,7 @@ def plot_sweep(folder, out_dir, units: dict | None = None, scatter_targets=SWEEP
         quantiles.index = pd.Index(quantiles.index.to_numpy(dtype=float), name="time")
         del frame
         fig = _fan_figure(variable, quantiles, [r for r in rows if r.get("variable") == variable],
-                          _unit(variable, [], units) or UNITS.get(variable, ""), int(ok.sum()))
+                          _unit(variable, [], units), int(ok.sum()))
         written.append(_save(fig, out_dir / f"fan_{slug(variable)}.png"))
     values = sweep.target_values.set_index("run_id").reindex(sweep.experiments["run_id"])
     summary = {str(r["id"]): r for r in sweep.summary.to_dict("records") if isinstance(r.get("id"), str) and r["id"]}
@@ -513,20 +508,86 @@ def _morris_figure(metric: dict, rows: pd.DataFrame, n: int) -> Figure:
     xs = np.array([0.0, top * 1.1])
     for ratio, style in zip(MORRIS_RATIOS, (":", "--", "-.")):
         ax.plot(xs, ratio * xs, color="grey", linestyle=style, linewidth=0.8, label=f"sigma / mu* = {ratio:g}")
-    order = np.argsort(-np.nan_to_num(mu_star, nan=-np.inf))[:MORRIS_LABELS]
-    for i in order:
-        if np.isfinite(mu_star[i]) and mu_star[i] > 0:
-            ax.annotate(rows["factor"].iloc[i], (mu_star[i], sigma[i]), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
     ax.set_xlim(0, top * 1.1)
     high = float(np.nanmax(sigma)) if np.isfinite(sigma).any() else 0.0
     ax.set_ylim(0, high * 1.15 if high > 0 else top * 1.1)
+    order = [i for i in np.argsort(-np.nan_to_num(mu_star, nan=-np.inf))[:MORRIS_LABELS]
+             if np.isfinite(mu_star[i]) and mu_star[i] > 0 and np.isfinite(sigma[i])]
+    _label_points(ax, [(mu_star[i], sigma[i]) for i in order], [str(rows["factor"].iloc[i]) for i in order])
     ax.set_xlabel("mu* (mean absolute elementary effect, in the metric's units per unit of each factor's quantile)")
     ax.set_ylabel("sigma (spread of the elementary effects)")
     ax.set_title(f"{_metric_heading(metric)}\nMorris screening, {n:,} trajectories", fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     return fig
+
+
+#: Font size [pt] of point labels, and the offset [pt] of a label from its point.
+LABEL_SIZE, LABEL_OFFSET = 7.0, 3.0
+
+
+def spread_labels(anchors: list[tuple[float, float]], sizes: list[tuple[float, float]],
+                  right: float = math.inf) -> list[tuple[float, float]]:
+    """Lower-left corners of labels, one per anchor point, that do not overlap (all in points, y upwards).
+
+    Each label of size ``(width, height)`` starts :data:`LABEL_OFFSET` to the
+    upper right of its anchor (upper left when it would pass ``right``) and is
+    moved up, never sideways, just far enough to clear the labels already
+    placed; labels are placed from the lowest anchor.
+    """
+    placed: list[tuple[float, float, float, float]] = []
+    corners: list[tuple[float, float] | None] = [None] * len(anchors)
+    for i in sorted(range(len(anchors)), key=lambda k: anchors[k][1]):
+        (ax_, ay), (w, h) = anchors[i], sizes[i]
+        x = ax_ + LABEL_OFFSET if ax_ + LABEL_OFFSET + w <= right else ax_ - LABEL_OFFSET - w
+        y = ay + LABEL_OFFSET
+        moved = True
+        while moved:
+            moved = False
+            for px, py, pw, ph in placed:
+                if x < px + pw and px < x + w and y < py + ph and py < y + h:
+                    y, moved = py + ph, True
+        placed.append((x, y, w, h))
+        corners[i] = (x, y)
+    return corners
+
+
+def _label_points(ax, points: list[tuple[float, float]], texts: list[str]) -> None:
+    """Label data ``points`` with ``texts`` without overlaps (:func:`spread_labels`, with each label's size
+    as drawn); a moved label gets a thin leader line to its point. Labels stay out of the layout, so
+    placing them does not move the points."""
+    if not points:
+        return
+    fig = ax.figure
+    labels = [ax.annotate(text, point, xytext=(LABEL_OFFSET, LABEL_OFFSET), textcoords="offset points",
+                          fontsize=LABEL_SIZE, ha="left", va="bottom") for point, text in zip(points, texts)]
+    for label in labels:
+        label.set_in_layout(False)
+    fig.draw_without_rendering()  # the layout fixes where the points land and how large each label is
+    to_points = 72.0 / fig.dpi
+    anchors = [tuple(v * to_points for v in ax.transData.transform(p)) for p in points]
+    sizes = []
+    for label in labels:
+        box = label.get_window_extent()
+        sizes.append((box.width * to_points + 1.0, box.height * to_points + 1.0))
+    for label in labels:  # measured: now drawn again where they fit
+        label.remove()
+    right = ax.get_window_extent().x1 * to_points
+    for point, text, anchor, corner in zip(points, texts, anchors, spread_labels(anchors, sizes, right)):
+        dx, dy = corner[0] - anchor[0], corner[1] - anchor[1]
+        leader = dict(arrowstyle="-", color="#999999", linewidth=0.5) if dy > LABEL_OFFSET + 0.5 else None
+        label = ax.annotate(text, point, xytext=(dx, dy), textcoords="offset points", fontsize=LABEL_SIZE,
+                            ha="left", va="bottom", arrowprops=leader)
+        label.set_in_layout(False)
+
+
+def heat_values(table: pd.DataFrame, key: str) -> pd.DataFrame:
+    """What a factors x metrics heat map shows: ST as it is (a share of variance, comparable across
+    metrics); Morris ``mu_star`` divided by the largest mu* of its metric (column), since each metric has
+    its own units. A column whose largest mu* is 0 stays missing."""
+    if key != "mu_star":
+        return table
+    return table / table.max(axis=0).replace(0, np.nan)
 
 
 def _heatmap_figure(table: pd.DataFrame, label: str, title: str) -> Figure:
@@ -653,7 +714,7 @@ def plot_sensitivity(folder, out_dir) -> list[Path]:
     table = main.pivot(index="factor", columns="metric", values=key)
     table = table.reindex(index=study.factors, columns=[m["name"] for m in study.metrics])
     if study.method == "morris":
-        table = table / table.max(axis=0).replace(0, np.nan)
+        table = heat_values(table, "mu_star")
         label, name = "mu* / largest mu* of the metric", "heatmap_mu_star.png"
         title = f"Morris mu* of each factor, relative to the metric's most influential factor ({study.n:,} trajectories)"
     else:

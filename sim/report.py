@@ -20,11 +20,11 @@ SHA-256).
 
 ``lang="zh"`` gives Chinese headings, labels and sentences (target
 descriptions from ``description_zh``, the catalogue's Chinese terms); charts
-are drawn with a CJK font found by :func:`find_cjk_font` (matplotlib's font
-manager by family, then fontconfig's ``fc-list :lang=zh``, then the system's
-font folders, each checked for the glyphs). When none is found, charts keep
-English labels (no Chinese glyph is drawn), the HTML text stays Chinese, and
-the page says so.
+are drawn with Noto Sans CJK SC Regular from the ``mplfonts`` package
+(:func:`sim.fonts.find_cjk_font`). The page embeds the glyphs of every Chinese
+character it uses as a subset web font (:func:`sim.fonts.embedded_face_css`),
+so it reads the same on a machine with no CJK font. Should no font be found,
+charts keep English labels and the page says so, in Chinese and in English.
 
 Every text is escaped with :func:`html.escape`; the page is HTML5 with
 ``<meta charset="utf-8">``. Nothing here prints; errors are
@@ -42,8 +42,6 @@ import json
 import logging
 import math
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -56,8 +54,11 @@ from sim.report_calibration import TEXT as CALIBRATION_TEXT
 from sim.report_calibration import calibration_section
 from sim.report_hindcast import TEXT as HINDCAST_TEXT
 from sim.report_hindcast import hindcast_section
+from sim.fonts import EMBEDDED_FAMILY, chart_family, embedded_face_css, find_cjk_font
+from sim.folders import KINDS, ResultFolder, collect_folders, read_manifest, folder_kind
 from sim.results import MANIFEST, atomic_write_text, read_run
 from sim.targets import Target, format_number, load_targets
+from sim.unit_names import display_unit, variable_unit
 
 log = logging.getLogger(__name__)
 
@@ -73,24 +74,14 @@ __all__ = [
     "write_report",
 ]
 
-#: Kinds of result folder the report reads, in the order of its sections.
-KINDS = ("run", "loops", "sweep", "sensitivity", "reach", "consistency", "discovery", "calibration", "hindcast")
 #: Variables charted for scenario runs and sweeps, when the folders have them.
 KEY_VARIABLES = ("Above Scale Industrial Output", "Urban Disposable Income per Capita", "GDP",
                  "Fixed Asset Investment")
 #: The headline targets: industrial output 165 in 2025 (24.5 %/yr) and income doubling.
 INDUSTRY, INCOME = "T1", "T7"
-#: Families tried first for Chinese charts (matplotlib font manager names).
-CJK_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans SC", "Noto Serif CJK SC",
-    "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "AR PL UMing CN",
-    "AR PL UKai CN", "Droid Sans Fallback", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "STHeiti",
-)
-#: Characters a CJK font must have to be used.
-CJK_PROBE = "双塔区规划目标实现年份产值收入"
-#: Most folders searched below a folder that is not itself a result folder.
-SEARCH_DEPTH = 3
 DPI = 100
+#: The page's ``<meta name="generator">``: how a file is recognised as a report (:func:`is_report`).
+GENERATOR = "shuangta report"
 PLAN_START, PLAN_END = 2021, 2025
 COLOURS = {True: "#2e8b57", False: "#c0392b", None: "#9e9e9e"}
 
@@ -151,6 +142,7 @@ TEXT = {
         "sens_conv_head": "{flagged} of {total} confidence intervals are wider than {threshold}; {relevant} of them on factors that matter (listed, widest first, with the N that would narrow them).",
         "sens_rank": "Ranking of factors by {score} (± its confidence half-width), metrics as columns.",
         "sens_heat": "Heat map of {score}",
+        "sens_heat_relative": "Heat map of {score}, each metric's column divided by its largest {score} (1 = the metric's most influential factor), so metrics in different units can be compared",
         "sens_tornado": "One-at-a-time swings (tornado)",
         "sens_convergence": "Convergence",
         "sens_embedded": "Chart from the folder",
@@ -232,8 +224,8 @@ TEXT = {
         "s_full": "The full set of {n} targets: best worst normalised gap {g} ({verdict}).",
         "feasible": "can be met together", "infeasible": "cannot be met together",
         # fonts
-        "font_ok": "Charts drawn with the CJK font {font}.",
-        "font_missing": "No CJK font was found on this machine, so the charts keep English labels (no Chinese glyph is drawn in them); the text of the page is Chinese. Install one (Debian: apt-get install fonts-noto-cjk or fonts-wqy-microhei) and run the command again for Chinese charts.",
+        "font_ok": "Chinese text is set in {font}, drawn into the charts and embedded in this page, so no font needs to be installed to read it.",
+        "font_missing": "No Chinese font was found (the package mplfonts provides one: pip install mplfonts), so the charts keep English labels.",
         "model_mismatch": "{n} folders were computed with another version of the model (SHA-256 {shas}) than the one whose catalogue is listed here ({sha}): {folders}.",
         "other_folders": "Folders of a kind this report does not read (listed under result folders only): {folders}.",
         "english_details": "",
@@ -242,7 +234,7 @@ TEXT = {
         "c_band90": "90 % of runs", "c_runs": "{n} runs", "c_range_units": "position in the lever's range",
         "c_record": "2016–2020 record", "c_plan": "plan", "c_base": "base", "c_needed": "needed",
         "c_swing": "change of the metric from its base value", "c_low": "factor at its low value",
-        "c_high": "factor at its high value", "c_gap_matrix": "best worst normalised gap",
+        "c_high": "factor at its high value", "c_mu_relative": "mu* / largest mu* of the metric", "c_gap_matrix": "best worst normalised gap",
     },
     "zh": {
         "title": "双塔区“十四五”规划目标能否实现？",
@@ -293,6 +285,7 @@ TEXT = {
         "sens_conv_head": "{total} 个置信区间中有 {flagged} 个宽于 {threshold}；其中 {relevant} 个涉及有影响的因素（按宽度从大到小列出，并给出使其收窄所需的 N）。",
         "sens_rank": "按 {score}（± 置信区间半宽）对因素排序，各列为指标。",
         "sens_heat": "{score} 热力图",
+        "sens_heat_relative": "{score} 热力图：每个指标一列，除以该列最大的 {score}（1 = 对该指标影响最大的因素），使单位不同的指标可以比较",
         "sens_tornado": "单因素高低值变动（龙卷风图）",
         "sens_convergence": "收敛情况",
         "sens_embedded": "结果文件夹中的图",
@@ -371,15 +364,15 @@ TEXT = {
         "s_s4": "plan-figures.md 第 4 节第 {item} 条（{targets}）：{verdict}。{claim}",
         "s_full": "全部 {n} 个目标：最优最差归一化差距 {g}（{verdict}）。",
         "feasible": "可以同时实现", "infeasible": "无法同时实现",
-        "font_ok": "图表使用中文字体 {font} 绘制。",
-        "font_missing": "本机未找到中文（CJK）字体，因此图表保留英文标注（图中不绘制中文字形）；网页正文仍为中文。安装中文字体（Debian：apt-get install fonts-noto-cjk 或 fonts-wqy-microhei）后重新运行命令即可得到中文图表。",
+        "font_ok": "中文使用 {font} 字体，已绘入图表并嵌入本页，阅读时无需安装任何字体。",
+        "font_missing": "未找到中文字体（mplfonts 软件包提供该字体：pip install mplfonts），因此图表保留英文标注。",
         "model_mismatch": "有 {n} 个结果文件夹所用模型版本（SHA-256 {shas}）与本页所列参数目录的模型（{sha}）不同：{folders}。",
         "other_folders": "本报告不读取的结果文件夹类型（仅在文件夹列表中列出）：{folders}。",
         "english_details": "详细文字按命令输出原文（英文）列出。",
         "c_year": "年份", "c_plan_period": "规划期 2021–2025", "c_median": "中位数", "c_band50": "50% 的运行",
         "c_band90": "90% 的运行", "c_runs": "{n} 次运行", "c_range_units": "在杠杆取值范围中的位置",
         "c_record": "2016–2020 年实绩", "c_plan": "规划", "c_base": "基准值", "c_needed": "所需值",
-        "c_swing": "指标相对基准值的变化", "c_low": "因素取低值", "c_high": "因素取高值", "c_gap_matrix": "最优最差归一化差距",
+        "c_swing": "指标相对基准值的变化", "c_low": "因素取低值", "c_high": "因素取高值", "c_mu_relative": "mu* / 该指标最大的 mu*", "c_gap_matrix": "最优最差归一化差距",
     },
 }
 for _lang in TEXT:   # the own texts of the sections kept in their modules
@@ -401,13 +394,32 @@ VARIABLE_ZH = {
     "Energy Intensity Index": "单位 GDP 能耗指数",
     "Carbon Intensity Index": "单位 GDP 二氧化碳排放指数",
 }
-UNITS = {"en": {"Yi/Year": "100 million yuan/yr", "Yuan/(Person*Year)": "yuan/person/yr"},
-         "zh": {"Yi/Year": "亿元/年", "Yuan/(Person*Year)": "元/人/年"}}
-VARIABLE_UNITS = {
-    "GDP": "Yi/Year", "Above Scale Industrial Output": "Yi/Year", "Fixed Asset Investment": "Yi/Year",
-    "General Public Budget Revenue": "Yi/Year", "Retail Sales": "Yi/Year", "Tertiary Value Added": "Yi/Year",
-    "Urban Disposable Income per Capita": "Yuan/(Person*Year)", "Rural Disposable Income per Capita": "Yuan/(Person*Year)",
+#: Terms explained in one plain sentence where they first appear on the page: (what to look for, sentence).
+TERMS = {
+    "en": (
+        ("normalised gap", "The normalised gap of a target is the model's shortfall (negative) or margin (positive) "
+                           "divided by the threshold: −0.25 means 25 % short, 0 or more means met; the worst "
+                           "normalised gap of several targets is the smallest of theirs."),
+        ("range units", "A lever's change in range units is the change divided by the width of its allowed range, "
+                        "so 0.5 means half the range."),
+        ("mu*", "mu* (Morris) is the average size of the change in a metric when one factor moves by a step of its "
+                "range: the larger, the more the metric depends on that factor."),
+        ("ST", "ST (total-order Sobol' index) is the share of a metric's variance that a factor causes, alone or "
+               "together with others: 0 means the factor does not matter."),
+        ("quasi-p", "A quasi-p-value says how likely a box limit this tight would arise by chance: small values mean "
+                    "the limit is real."),
+    ),
+    "zh": (
+        ("归一化差距", "某目标的归一化差距是模型值相对目标值的缺口（负）或余量（正）除以目标值："
+                   "−0.25 表示差 25%，大于等于 0 表示实现；多个目标的最差归一化差距取其中最小者。"),
+        ("取值范围单位", "以取值范围单位计的杠杆变化量，是变化量除以该杠杆允许取值范围的宽度，0.5 即半个范围。"),
+        ("mu*", "mu*（Morris 方法）是某一因素按其取值范围移动一步时指标变化幅度的平均值：越大，指标越依赖该因素。"),
+        ("ST", "ST（Sobol' 总效应指数）是某一因素单独或与其他因素共同造成的指标方差所占的比例：0 表示该因素无关紧要。"),
+        ("拟 p 值", "拟 p 值表示如此窄的区域边界偶然出现的可能性：数值越小，边界越可信。"),
+    ),
 }
+#: How index columns are named on the page.
+SCORE_NAMES = {"mu_star": "mu*"}
 S4_VERDICTS_ZH = {"confirmed": "证实", "refuted by the model": "被模型否定",
                   "not a contradiction as inequalities": "作为不等式并不矛盾"}
 STATUS_KEYS = {"reachable": "reachable", "unreachable": "unreachable", "met at base": "met at base"}
@@ -442,171 +454,6 @@ def _slug(text: str) -> str:
 # --------------------------------------------------------------------------- folders
 
 
-@dataclass
-class ResultFolder:
-    """One result folder the report reads: its ``kind`` (see :data:`KINDS`, or ``other``) and manifest."""
-
-    kind: str
-    path: Path
-    manifest: dict
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def model_sha(self) -> str | None:
-        return (self.manifest.get("model") or {}).get("sha256")
-
-
-def _manifest(folder: Path) -> dict | None:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def folder_kind(folder: str | Path) -> str | None:
-    """The kind of result folder at ``folder`` (``run``, ``loops``, ``sweep``, ``sensitivity``, ``reach``,
-    ``consistency``, ``discovery``, ``calibration``, ``hindcast``, ``other`` for a result folder of
-    another kind), or None."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return None
-    manifest = _manifest(folder)
-    if manifest is None:
-        return None
-    extra = manifest.get("extra") if isinstance(manifest.get("extra"), dict) else {}
-    if extra.get("kind") == "hindcast":
-        return "hindcast"  # it holds timeseries.csv and targets.csv too: test it before "run"
-    if (folder / "fit.csv").is_file() and (folder / "parameters.csv").is_file():
-        return "calibration"
-    if (folder / "indices.csv").is_file() or isinstance(extra.get("sensitivity"), dict):
-        return "sensitivity"  # a study folder is a sweep folder too: test it first
-    if (folder / "experiments.parquet").is_file():
-        return "sweep"
-    if (folder / "discovery.json").is_file():
-        return "discovery"
-    if (folder / "reach.json").is_file():
-        return "reach"
-    if (folder / "loops.csv").is_file():
-        return "loops"
-    if (folder / "consistency.json").is_file():
-        return "consistency"
-    if (folder / "timeseries.csv").is_file() and (folder / "targets.csv").is_file():
-        return "run"
-    return "other"
-
-
-def collect_folders(paths: Iterable[str | Path]) -> list[ResultFolder]:
-    """The result folders at ``paths``: each path that is a result folder, and the result folders
-    found below a path that is not one (up to :data:`SEARCH_DEPTH` levels). Order kept, duplicates
-    dropped. InputError for a path that does not exist or holds no result folder."""
-    found: list[ResultFolder] = []
-    seen: set[Path] = set()
-    problems = []
-
-    def add(folder: Path, kind: str) -> None:
-        key = folder.resolve()
-        if key not in seen:
-            seen.add(key)
-            found.append(ResultFolder(kind, folder, _manifest(folder) or {}))
-
-    def search(folder: Path, depth: int) -> int:
-        count = 0
-        for child in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            kind = folder_kind(child)
-            if kind is not None:
-                add(child, kind)
-                count += 1
-            elif depth > 1:
-                count += search(child, depth - 1)
-        return count
-
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            problems.append(f"{path}: no such folder")
-            continue
-        if not path.is_dir():
-            problems.append(f"{path}: not a folder (give result folders, e.g. results/plan)")
-            continue
-        kind = folder_kind(path)
-        if kind is not None:
-            add(path, kind)
-        elif not search(path, SEARCH_DEPTH):
-            problems.append(f"{path}: not a result folder (no {MANIFEST}) and holds none")
-    if problems:
-        raise InputError("\n".join(problems))
-    return found
-
-
-# --------------------------------------------------------------------------- fonts
-
-
-def _covers(path: str | Path, text: str = CJK_PROBE) -> bool:
-    """True when the font file at ``path`` has a glyph for every character of ``text``."""
-    try:
-        from matplotlib.ft2font import FT2Font
-
-        charmap = FT2Font(str(path)).get_charmap()
-    except Exception:  # unreadable or unsupported font file
-        return False
-    return all(ord(c) in charmap for c in text if not c.isspace())
-
-
-def _fontconfig_candidates() -> list[str]:
-    exe = shutil.which("fc-list")
-    if exe is None:
-        return []
-    try:
-        out = subprocess.run([exe, ":lang=zh", "file"], capture_output=True, text=True, timeout=20, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [line.split(":")[0].strip() for line in out.splitlines() if line.strip()]
-
-
-def find_cjk_font() -> Path | None:
-    """A font file with Chinese glyphs, or None.
-
-    Looks, in order: matplotlib's font manager by family (:data:`CJK_FAMILIES`,
-    then any family whose name suggests CJK), fontconfig's
-    ``fc-list :lang=zh``, and the system's font files
-    (:func:`matplotlib.font_manager.findSystemFonts`). Every candidate must
-    have the glyphs of :data:`CJK_PROBE`.
-    """
-    from matplotlib import font_manager
-
-    entries = list(font_manager.fontManager.ttflist)
-    by_family: dict[str, list[str]] = {}
-    for entry in entries:
-        by_family.setdefault(entry.name, []).append(entry.fname)
-    for family in CJK_FAMILIES:
-        for fname in by_family.get(family, []):
-            if _covers(fname):
-                return Path(fname)
-    hint = re.compile(r"CJK|Han|Hei|Song|Ming|Kai|WenQuanYi|Fallback|Gothic|YaHei|PingFang|SC\b|CN\b", re.I)
-    for family, files in by_family.items():
-        if hint.search(family):
-            for fname in files:
-                if _covers(fname):
-                    return Path(fname)
-    for fname in _fontconfig_candidates():
-        if Path(fname).is_file() and _covers(fname):
-            return Path(fname)
-    known = {e.fname for e in entries}
-    for fname in font_manager.findSystemFonts():
-        if fname not in known and _covers(fname):
-            return Path(fname)
-    return None
-
-
-def _font_family(path: Path) -> str:
-    from matplotlib import font_manager
-
-    font_manager.fontManager.addfont(str(path))
-    return font_manager.FontProperties(fname=str(path)).get_name()
 
 
 # --------------------------------------------------------------------------- the report
@@ -638,7 +485,8 @@ def build_report(paths: Sequence[str | Path], lang: str = "en", model_path: str 
     """
     if lang not in TEXT:
         raise InputError(f"--lang {lang!r}: allowed: {', '.join(TEXT)}")
-    folders = collect_folders(paths)
+    skipped: list[str] = []
+    folders = collect_folders(paths, skipped)
     from sim.model import DEFAULT_MODEL, load_model
 
     model = load_model(model_path or DEFAULT_MODEL)
@@ -650,9 +498,8 @@ def build_report(paths: Sequence[str | Path], lang: str = "en", model_path: str 
             font_path = Path(font)
             if not font_path.is_file():
                 raise InputError(f"{font_path}: no such font file")
-            if not _covers(font_path):
-                raise InputError(f"{font_path}: the font has no Chinese glyphs")
     page = _Page(lang, folders, model, font_path)
+    page.notes += skipped
     text = page.render()
     return Report(text, lang, folders, page.notes, font_path, page.images)
 
@@ -665,6 +512,14 @@ def short_answer(folders: Sequence[ResultFolder], tid: str, lang: str = "en", mo
 
         model = load_model()
     return _Page(lang, list(folders), model, None).target_evidence(tid)
+def is_report(path: str | Path) -> bool:
+    """True for a file this module wrote (its head names :data:`GENERATOR`): a later report may replace it."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return head.lstrip().lower().startswith("<!doctype html") and f'content="{GENERATOR}"' in head
 
 
 def write_report(report: Report, out: str | Path) -> Path:
@@ -683,7 +538,7 @@ class _Page:
         self.folders = folders
         self.model = model
         self.font = font
-        self.family = _font_family(font) if font is not None else None
+        self.family = chart_family(font) if font is not None else None
         #: Language of chart labels: Chinese only with a CJK font.
         self.chart_lang = "zh" if lang == "zh" and self.family else "en"
         self.notes: list[str] = []
@@ -691,6 +546,8 @@ class _Page:
         self.targets = {t.id: t for t in load_targets()}
         self._ids: set[str] = set()
         self._cache: dict = {}
+        #: Terms of :data:`TERMS` already explained on the page.
+        self.explained: set[str] = set()
 
     # ------------------------------------------------------------------ text helpers
 
@@ -766,7 +623,9 @@ class _Page:
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence], classes: Sequence[Sequence[str | None]] | None = None,
               css: str = "") -> str:
-        out = [f'<table class="{_h(css)}">' if css else "<table>", "<thead><tr>"]
+        terms = self.new_terms(" ".join(str(h) for h in headers))  # a term first met as a column heading
+        out = [f'<p class="small">{_h(" ".join(terms))}</p>' if terms else ""]
+        out += [f'<table class="{_h(css)}">' if css else "<table>", "<thead><tr>"]
         out += [f"<th>{_h(h)}</th>" for h in headers]
         out.append("</tr></thead><tbody>")
         for i, row in enumerate(rows):
@@ -778,11 +637,29 @@ class _Page:
         out.append("</tbody></table>")
         return "".join(out)
 
+    def new_terms(self, text) -> list[str]:
+        """The sentences of the :data:`TERMS` terms that ``text`` uses and the page has not explained yet
+        (marked explained now). A Latin term counts as a whole word only (ST, not STATUS)."""
+        text = "" if text is None else str(text)
+        found = []
+        for term, sentence in TERMS[self.lang]:
+            pattern = rf"(?<![A-Za-z0-9_]){re.escape(term)}(?![A-Za-z0-9_])" if term.isascii() else re.escape(term)
+            if term not in self.explained and re.search(pattern, text):
+                self.explained.add(term)
+                found.append(sentence)
+        return found
+
+    def explain(self, text) -> str:
+        """``text`` followed by the plain sentence of each term it is the first on the page to use."""
+        text = "" if text is None else str(text)
+        return (" " if self.lang == "en" else "").join([text, *self.new_terms(text)])
+
     def para(self, text, css: str = "") -> str:
+        text = self.explain(text)
         return f'<p class="{_h(css)}">{_h(text)}</p>' if css else f"<p>{_h(text)}</p>"
 
     def bullets(self, items: Sequence) -> str:
-        items = [i for i in items if i]
+        items = [self.explain(i) for i in items if i]
         if not items:
             return ""
         return "<ul>" + "".join(f"<li>{_h(i)}</li>" for i in items) + "</ul>"
@@ -827,10 +704,8 @@ class _Page:
         if others:
             self.notes.append(self.t("other_folders", folders=", ".join(str(f.path) for f in others)))
         if self.lang == "zh":
-            if self.family:
-                self.notes.append(self.t("font_ok", font=f"{self.family} ({self.font})"))
-            else:
-                self.notes.append(self.t("font_missing"))
+            key = "font_ok" if self.family else "font_missing"
+            self.notes.append(" / ".join(dict.fromkeys([self.t(key, font=self.family), TEXT["en"][key].format(font=self.family)])))
         from sim.report_why import why_section
 
         sections = [("summary", self.t("summary"), self.summary())]
@@ -839,9 +714,12 @@ class _Page:
                     "discovery": self.discovery_section, "loops": lambda: why_section(self),
                     "calibration": lambda: calibration_section(self, self.of("calibration")),
                     "hindcast": lambda: hindcast_section(self, self.of("hindcast"))}
+        from sim.model import announce_if_slow
+
         for kind in KINDS:
-            if self.of(kind):
-                sections.append((kind, self.t(f"sec_{kind}"), builders[kind]()))
+            if self.of(kind):  # a section that takes seconds (many charts) is announced
+                with announce_if_slow(f"report: {len(self.of(kind))} {kind} folder(s) ..."):
+                    sections.append((kind, self.t(f"sec_{kind}"), builders[kind]()))
         sections.append(("assumptions", self.t("sec_assumptions"), self.assumptions_section()))
         sections.append(("folders", self.t("sec_folders"), self.folders_section()))
         date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -852,6 +730,7 @@ class _Page:
             "<head>",
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f'<meta name="generator" content="{GENERATOR}">',
             f"<title>{_h(self.t('title'))}</title>",
             f"<style>{CSS}</style>",
             "</head>",
@@ -872,7 +751,13 @@ class _Page:
         for sid, title, content in sections:
             body.append(f'<section id="{_h(sid)}"><h2>{_h(title)}</h2>{content}</section>')
         body.append("</main>")
-        return "\n".join(head + nav + body + ["</body>", "</html>", ""])
+        page = "\n".join(head + nav + body + ["</body>", "</html>", ""])
+        font = self.font or find_cjk_font()
+        face = embedded_face_css(page, font) if font is not None else ""
+        if face:  # the glyphs of the page's Chinese characters, first in the font list
+            css = CSS.replace("font-family:", f'font-family:"{EMBEDDED_FAMILY}",', 1)
+            page = page.replace(f"<style>{CSS}</style>", f"<style>{face}\n{css}</style>", 1)
+        return page
 
     def _check_models(self) -> None:
         other = [f for f in self.folders if f.model_sha and f.model_sha != self.model.sha256]
@@ -1232,9 +1117,7 @@ class _Page:
         return "".join(out)
 
     def _unit(self, variable: str, chart: bool = True) -> str:
-        lang = self.chart_lang if chart else self.lang
-        unit = VARIABLE_UNITS.get(variable)
-        return UNITS[lang].get(unit, unit or "") if unit else ""
+        return variable_unit(variable, self.chart_lang if chart else self.lang)
 
     def _runs_figure(self, variable: str, present, target_rows):
         from matplotlib.figure import Figure
@@ -1397,10 +1280,11 @@ class _Page:
                         c = confs.at[f, m] if confs is not None and f in confs.index else math.nan
                         row.append("-" if _missing(v) else f"{v:.3f}" + ("" if _missing(c) else f" ± {c:.3f}"))
                     rows.append(row)
-                out.append(self.para(self.t("sens_rank", score=score)))
+                shown = SCORE_NAMES.get(score, score)
+                out.append(self.para(self.t("sens_rank", score=shown)))
                 out.append(self.table([self.t("rank"), self.t("factor"), self.t("kind"), *metrics], rows, css="ranking"))
-                out.append(self.image(lambda t=table.loc[order], s=score: self._heat_figure(t, s),
-                                      alt=self.t("sens_heat", score=score), caption=self.t("sens_heat", score=score)))
+                heat = self.t("sens_heat_relative" if score == "mu_star" else "sens_heat", score=shown)
+                out.append(self.image(lambda t=table.loc[order], s=score: self._heat_figure(t, s), alt=heat, caption=heat))
             oat = data.get("oat")
             if oat is not None:
                 charts = []
@@ -1448,11 +1332,13 @@ class _Page:
     def _heat_figure(self, table: pd.DataFrame, score: str):
         from matplotlib.figure import Figure
 
-        values = table.to_numpy(dtype=float)
+        from sim.plots import heat_values
+
+        values = heat_values(table, score).to_numpy(dtype=float)
         fig = Figure(figsize=(max(5.5, 1.6 + 0.9 * values.shape[1]), 1.2 + 0.34 * values.shape[0]), layout="constrained")
         ax = fig.add_subplot()
         im = ax.imshow(np.nan_to_num(values, nan=0.0), cmap="viridis", aspect="auto", vmin=0,
-                       vmax=max(1.0, float(np.nanmax(values))) if score == "ST" else None)
+                       vmax=max(1.0, float(np.nanmax(values))) if score == "ST" else 1.0)
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
                 if np.isfinite(values[i, j]):
@@ -1460,7 +1346,7 @@ class _Page:
                             color="white" if values[i, j] < 0.6 * np.nanmax(values) else "black")
         ax.set_xticks(range(values.shape[1]), list(table.columns), fontsize=8, rotation=30, ha="right")
         ax.set_yticks(range(values.shape[0]), [self.factor(f, chart=True) for f in table.index], fontsize=7)
-        fig.colorbar(im, ax=ax, label=score)
+        fig.colorbar(im, ax=ax, label=self.ct("c_mu_relative") if score == "mu_star" else score)
         return fig
 
     def _tornado_figure(self, sub: pd.DataFrame, metric: str):
@@ -1506,7 +1392,7 @@ class _Page:
                 bound = ""
                 if r.get("at_bound"):
                     bound = f" ({self.t('at_bound', side=self.t('bound_' + r['at_bound']))})"
-                rows.append([self.factor(r["lever"]), r.get("units", ""), format_number(r["base"]),
+                rows.append([self.factor(r["lever"]), display_unit(r.get("units"), self.lang), format_number(r["base"]),
                              format_number(r["needed"]) + bound, f"{r['change_range_units']:+.3f}",
                              self._position(r, "record"), self._position(r, "plan")])
                 classes.append([None, None, None, None, None, _position_class(r["record_position"]),
@@ -1740,7 +1626,7 @@ class _Page:
         rows, classes = [], []
         for r in sorted(rows_all, key=lambda r: (r["kind"] != "lever", r["name"])):
             kind = self.t("lever_kind") if r["kind"] == "lever" else self.t("uncertain_kind")
-            rows.append([r["name"], r.get("chinese", ""), kind, r["units"],
+            rows.append([r["name"], r.get("chinese", ""), kind, display_unit(r["units"], self.lang),
                          f"[{format_number(r['lower'])}, {format_number(r['upper'])}]", format_number(r["default"]),
                          r.get("description", ""), r.get("source", "")])
             classes.append([None, None, "lever" if r["kind"] == "lever" else None, None, None, None, "desc", "desc"])
@@ -1845,7 +1731,7 @@ def _read_sensitivity(folder: Path) -> dict:
     definitions), ``method``, ``n``, ``warnings`` and the folder's PNGs to embed
     where a chart cannot be drawn again from the data.
     """
-    manifest = _manifest(folder) or {}
+    manifest = read_manifest(folder) or {}
     settings = ((manifest.get("extra") or {}).get("sensitivity") or {}) if isinstance(manifest.get("extra"), dict) else {}
     out: dict = {"indices": None, "score": None, "conf": None, "oat": None, "convergence": None, "pngs": [],
                  "metrics": list(settings.get("metrics") or []), "method": settings.get("method"),

@@ -111,10 +111,24 @@ def _json_default(obj):
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+def _strict(obj):
+    """``obj`` with every NaN or infinity (a missing value) replaced by None, numpy values by Python ones."""
+    if isinstance(obj, float):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: _strict(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(value) for value in obj]
+    if not isinstance(obj, (str, bytes, bool, int)) and hasattr(obj, "tolist") and callable(obj.tolist):
+        return _strict(obj.tolist())  # numpy scalars and arrays
+    return obj
+
+
 def to_json(obj, indent: int | None = 2) -> str:
-    """JSON text as manifests use it: UTF-8 (Chinese kept readable), Paths and numpy values converted."""
+    """JSON text as manifests and result files use it: strict JSON (a missing value, NaN, is ``null``),
+    UTF-8 (Chinese kept readable), Paths and numpy values converted."""
     try:
-        return json.dumps(obj, indent=indent, ensure_ascii=False, default=_json_default, allow_nan=True)
+        return json.dumps(_strict(obj), indent=indent, ensure_ascii=False, default=_json_default, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InputError(f"cannot write as JSON: {exc}") from None
 

@@ -1222,6 +1222,15 @@ def json_schema_text() -> str:
     return json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
+def is_json_schema(path: str | Path) -> bool:
+    """True for a file holding a scenario JSON Schema (an earlier :func:`write_json_schema`): it may be replaced."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("title") == ScenarioFile.model_config["title"] and "$schema" in data
+
+
 def write_json_schema(path: str | Path) -> Path:
     """Write the JSON Schema to ``path`` (through a temporary file, so a reader never sees half of it)."""
     path = Path(path)

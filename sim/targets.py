@@ -439,6 +439,25 @@ def targets_frame(targets: list[Target]) -> pd.DataFrame:
     return pd.DataFrame([asdict(t) for t in targets])
 
 
+def _json_value(value):
+    """A value as strict JSON has it: NaN and infinities (missing values) become None, numpy scalars Python ones."""
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def targets_json(targets: list[Target]) -> str:
+    """The targets as a JSON array of objects (every field of :func:`targets_frame`), missing values ``null``."""
+    import json
+
+    records = [{key: _json_value(value) for key, value in asdict(t).items()} for t in targets]
+    return json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False)
+
+
 def format_number(value, kind: str = "level") -> str:
     """A value as the tables show it: rates in % per year, growth differences in points."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

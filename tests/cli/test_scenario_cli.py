@@ -141,7 +141,7 @@ def test_validate_uses_the_project_model_by_default(model_file, workdir, monkeyp
     assert (r.code, r.out) == (0, f"ok  {GOOD / 'leaf.toml'}\n")
     monkeypatch.setattr("sim.model.DEFAULT_MODEL", workdir / "absent.mdl")
     r = shuangta("validate", str(GOOD / "leaf.toml"))
-    assert r.code == 1 and "model file not found" in r.err
+    assert r.code == 2 and "model file not found" in r.err  # bad input, not a fault
 
 
 def test_validate_needs_a_file(workdir):

@@ -247,6 +247,28 @@ def test_fit_recovers_known_values(fitted):
     assert len(result.starts) == 2 and result.profiles["parameter"].nunique() == 2
 
 
+def test_a_value_kept_at_its_prior_lies_in_its_printed_range(synthetic, tmp_path):
+    """The truth (TFP growth 1.6 %/yr) lies above a narrowed upper bound of 1.2 %/yr: the fit is pushed onto
+    the bound, the parameter is kept at its prior 1 %/yr, and the range printed with it must hold 1 %/yr
+    (the profile interval of the data alone, at the bound, does not)."""
+    from sim.calibrate import format_result
+
+    folder, _ = synthetic
+    spec = tmp_path / "spec.toml"
+    text = SYNTHETIC.replace('[parameters."Autonomous TFP Growth"]', '[parameters."Autonomous TFP Growth"]\nupper = 0.012')
+    spec.write_text(text.replace('history = "history.csv"', f'history = "{(folder / "history.csv").as_posix()}"'),
+                    encoding="utf-8")
+    result = calibrate(spec, MODEL_FILE)
+    p = result.parameters.set_index("name")
+    tfp = p.loc["Autonomous TFP Growth"]
+    assert tfp["status"] == "at bound" and tfp["fixed_at_prior"] and tfp["value"] == pytest.approx(0.01)
+    assert tfp["data_low"] > 0.011 and tfp["data_high"] == pytest.approx(0.012)  # what the data alone say
+    for name, r in p.iterrows():  # every value inside the range printed beside it
+        assert r["range_low"] <= r["value"] <= r["range_high"], name
+    line = next(x for x in format_result(result).splitlines() if x.startswith("Autonomous TFP Growth"))
+    assert "[0, 0.012]" in line and "the data alone: [" in line
+
+
 def test_result_folder_and_calibration_file(fitted, tmp_path):
     result, truth = fitted
     folder = write_calibration(result, tmp_path / "out", command=["shuangta", "calibrate", "spec.toml"])

@@ -211,7 +211,8 @@ def check_self_contained(text: str, page: Page) -> None:
     assert page.doctype is not None and page.doctype.lower() == "doctype html"
     assert page.problems == []
     assert page.tags[:3] == ["html", "head", "meta"] and '<meta charset="utf-8">' in text
-    assert "<script" not in text and "<link" not in text and "url(" not in text
+    assert "<script" not in text and "<link" not in text
+    assert text.count("url(") == text.count("url(data:font/woff;base64,")  # only the embedded glyphs
     assert all(h.startswith("#") for h in page.hrefs)
     assert all(h[1:] in page.ids for h in page.hrefs)
     assert len(page.ids) == len(set(page.ids))
@@ -320,8 +321,9 @@ def test_chinese_page_without_a_cjk_font(folders, tmp_path):
     page = Page(text)
     check_self_contained(text, page)
     check_images(page)
-    assert report.font is None and TEXT["zh"]["font_missing"] in report.notes
-    assert '<html lang="zh-CN">' in text and TEXT["zh"]["font_missing"] in page.plain
+    notice = f'{TEXT["zh"]["font_missing"]} / {TEXT["en"]["font_missing"]}'  # in both languages
+    assert report.font is None and notice in report.notes
+    assert '<html lang="zh-CN">' in text and notice in page.plain
     for heading in ("摘要", "情景运行结果", "假设与来源", TEXT["zh"]["q_industry"]):
         assert heading in page.plain
     assert "计划到 2025 年底，规模以上实现产值 165 亿元" in page.plain  # T1's description_zh
@@ -333,26 +335,28 @@ def test_chinese_page_without_a_cjk_font(folders, tmp_path):
 
 
 def test_chinese_page_with_a_cjk_font(folders, tmp_path):
-    from sim.report import TEXT, _covers, build_report, find_cjk_font, write_report
+    from sim.fonts import covers, find_cjk_font, packaged_font
+    from sim.report import TEXT, build_report, write_report
 
     font = find_cjk_font()
-    if font is None:
-        pytest.skip("no font with Chinese glyphs on this machine (Debian: apt-get install fonts-wqy-microhei)")
-    assert _covers(font)
+    assert font is not None and font == packaged_font()  # a dependency ships it: no system font needed
+    assert covers(font)
     report = build_report(all_folders(folders), lang="zh")
     text = write_report(report, tmp_path / "zh.html").read_text(encoding="utf-8")
     assert report.font == font
-    assert TEXT["zh"]["font_missing"] not in text and str(font) in text
+    assert TEXT["zh"]["font_missing"] not in text
+    assert f'{TEXT["zh"]["font_ok"].format(font="Noto Sans CJK SC")} / ' in text
+    assert TEXT["en"]["font_ok"].format(font="Noto Sans CJK SC") in text
     check_images(Page(text))
 
 
 def test_a_latin_font_is_not_taken_for_a_cjk_font():
     from matplotlib import font_manager
 
-    from sim.report import _covers
+    from sim.fonts import covers
 
     dejavu = font_manager.findfont("DejaVu Sans", fallback_to_default=False)
-    assert not _covers(dejavu)
+    assert not covers(dejavu)
     with pytest.raises(InputError, match="no Chinese glyphs"):
         from sim.report import build_report
 
@@ -457,3 +461,135 @@ def test_page_renders_in_chromium(english, tmp_path):
 
     pixels = imread(shot)
     assert pixels.shape[0] >= 2400 and float(np.std(pixels[..., :3])) > 0.05
+
+
+# --------------------------------------------------------------------------- Chinese glyphs on any machine
+
+
+@pytest.fixture(scope="module")
+def chinese(folders, tmp_path_factory):
+    from sim.report import build_report, write_report
+
+    report = build_report(all_folders(folders), lang="zh")
+    return report, write_report(report, tmp_path_factory.mktemp("zh") / "zh.html")
+
+
+def embedded_css(text: str) -> str:
+    found = re.search(r"@font-face\{[^}]*\}", text)
+    assert found, "no embedded font"
+    return found.group(0)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_page_embeds_every_chinese_glyph_it_uses(lang, chinese, english):
+    from sim.fonts import EMBEDDED_FAMILY, embedded_glyphs
+
+    _, path = chinese if lang == "zh" else english
+    text = path.read_text(encoding="utf-8")
+    plain = Page(text).plain
+    needed = {c for c in plain if 0x2E80 <= ord(c) <= 0x9FFF or 0xFF00 <= ord(c) <= 0xFFEF}
+    assert len(needed) > (200 if lang == "zh" else 10)  # headings, descriptions, the catalogue's Chinese terms
+    css = embedded_css(text)
+    assert needed <= embedded_glyphs(css)
+    assert f'font-family:"{EMBEDDED_FAMILY}",' in text  # the embedded face comes first
+    assert "Traceback" not in text
+
+
+def test_charts_use_a_simplified_chinese_face_of_normal_weight():
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from sim.fonts import chart_family, packaged_font
+
+    font = packaged_font()
+    face = FT2Font(str(font))
+    assert (face.family_name, face.style_name) == ("Noto Sans CJK SC", "Regular")
+    family = chart_family(font)
+    found = font_manager.findfont(font_manager.FontProperties(family=family, weight="normal"))
+    assert Path(found).resolve() == font.resolve()
+    assert font_manager.FontProperties(fname=found).get_weight() in (400, "normal", "regular")
+
+
+FONT_SCRIPT = """<script>
+window.addEventListener('load', function () {
+  document.fonts.ready.then(function () {
+    var faces = [];
+    document.fonts.forEach(function (f) { faces.push(f.family.replace(/"/g, '') + ':' + f.status); });
+    var m = document.createElement('div');
+    m.id = 'font-check';
+    m.textContent = 'FACES ' + faces.join(',') + ' CHECK ' + document.fonts.check('16px "Shuangta CJK"', '双塔区');
+    document.body.appendChild(m);
+  });
+});
+</script>"""
+
+
+@pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed (apt-get install chromium); "
+                                              "the embedded glyph set is checked without it")
+def test_chinese_page_renders_its_own_glyphs_in_chromium(chinese, tmp_path):
+    _, path = chinese
+    checked = tmp_path / "checked.html"
+    checked.write_text(path.read_text(encoding="utf-8").replace("</body>", FONT_SCRIPT + "</body>"), encoding="utf-8")
+    done = browser(chromium(), tmp_path / "profile", "--virtual-time-budget=15000", "--dump-dom", checked.as_uri())
+    dom = done.stdout.decode("utf-8", "replace")
+    found = re.search(r'id="font-check">FACES ([^<]*) CHECK (\w+)<', dom)
+    assert found, f"no font check in the DOM (exit {done.returncode}): {done.stderr.decode()[-800:]}"
+    assert "Shuangta CJK:loaded" in found.group(1) and found.group(2) == "true"
+
+
+# --------------------------------------------------------------------------- Morris heat map and terms
+
+
+def test_heat_values_divide_mu_star_by_each_metric_largest():
+    from sim.plots import heat_values
+
+    table = pd.DataFrame({"T1": [2.0, 8.0, 4.0], "T7": [300.0, 100.0, 0.0], "flat": [0.0, 0.0, 0.0]},
+                         index=["a", "b", "c"])
+    relative = heat_values(table, "mu_star")
+    assert relative["T1"].tolist() == [0.25, 1.0, 0.5] and relative["T7"].tolist() == [1.0, 1 / 3, 0.0]
+    assert relative["flat"].isna().all()
+    assert heat_values(table, "ST") is table  # shares of variance are comparable as they are
+
+
+def test_report_mu_star_heat_map_is_relative_per_metric(model, tmp_path, monkeypatch):
+    from sim.report import TEXT, _Page, build_report
+    from sim.sensitivity import run_sensitivity
+
+    spec = tmp_path / "morris_small.toml"
+    spec.write_text(SENSITIVITY.replace('name = "report_small"', 'name = "morris_small"')
+                    .replace('method = "sobol"\nn = 16', 'method = "morris"\nn = 4'), encoding="utf-8")
+    folder = run_sensitivity(spec, tmp_path / "morris_small", workers=1).folder
+    drawn = []
+    original = _Page._heat_figure
+
+    def spy(self, table, score):
+        fig = original(self, table, score)
+        drawn.append((table, score, fig))
+        return fig
+
+    monkeypatch.setattr(_Page, "_heat_figure", spy)
+    report = build_report([folder], lang="en")
+    (table, score, fig), = drawn
+    assert score == "mu_star"
+    shown = np.full(table.shape, np.nan)
+    for text in fig.axes[0].texts:
+        x, y = text.get_position()
+        shown[int(round(y)), int(round(x))] = float(text.get_text())
+    expected = (table / table.max(axis=0)).to_numpy(dtype=float)  # by hand: each metric's column over its largest
+    assert np.allclose(shown, expected, atol=0.006, equal_nan=True)
+    assert np.allclose(np.nanmax(shown, axis=0), 1.0)
+    plain = Page(report.html).plain
+    assert TEXT["en"]["sens_heat_relative"].format(score="mu*") in plain
+    assert "mu_star" not in plain.split("Assumptions")[0]
+
+
+def test_terms_are_explained_once_where_they_first_appear(english, chinese):
+    from sim.report import TERMS
+
+    for lang, (_, path) in (("en", english), ("zh", chinese)):
+        plain = Page(path.read_text(encoding="utf-8")).plain
+        for term, sentence in TERMS[lang]:
+            if term in plain.replace(sentence, ""):  # a term the page uses is explained once, where first used
+                assert plain.count(sentence) == 1, (lang, term)
+                first = plain.replace(sentence, "\0" * len(sentence)).find(term)  # its first use, not the sentence
+                assert abs(first - plain.index(sentence)) < 600, (lang, term)  # beside its paragraph or table

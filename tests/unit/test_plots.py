@@ -119,11 +119,77 @@ def test_plot_command_needs_a_folder():
 
 
 def test_units_come_from_the_argument_then_the_manifest_then_the_table(tmp_path):
-    from sim.plots import UNITS, _unit
+    from sim.plots import _unit
     from sim.results import read_run
 
     frame = pd.DataFrame({"GDP": [1.0, 2.0]}, index=pd.Index([2020.0, 2021.0], name="time"))
     run = read_run(write_run(tmp_path / "r", run_files(frame), {"extra": {"units": {"GDP": "Yi/Year"}}}))
     assert _unit("GDP", [run], {"GDP": "given"}) == "given"
-    assert _unit("GDP", [run], None) == "Yi/Year"
-    assert _unit("Population", [run], None) == UNITS["Population"] == "persons"
+    assert _unit("GDP", [run], None) == "100 million yuan/yr"  # the model's unit, as people read it
+    assert _unit("Population", [run], None) == "persons"
+
+
+# --------------------------------------------------------------------------- thresholds and labels
+
+
+def test_verdict_grid_rows_show_thresholds():
+    from sim.plots import _threshold_text
+
+    assert _threshold_text({"target": 165.0, "comparison": ">=", "kind": "level", "year": 2025}) == "  [≥ 165.00 in 2025]"
+    assert _threshold_text({"target": 0.15, "comparison": ">=", "kind": "growth", "year": 2025.0}) == "  [≥ 15.00 %/yr in 2025]"
+    assert _threshold_text({"target": float("nan"), "comparison": ">="}) == ""
+
+
+def test_verdict_grid_png_labels_carry_the_threshold(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from sim.plots import _verdict_figure
+    from sim.results import read_run
+
+    run = read_run(synthetic_run(tmp_path / "a", 0.05))
+    fig = _verdict_figure(run.targets, [run], ["a"])
+    FigureCanvasAgg(fig)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    t1 = next(label for label in labels if label.startswith("T1 "))
+    assert t1.endswith("[≥ 165.00 in 2025]")
+
+
+def _overlaps(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_spread_labels_never_overlap():
+    from sim.plots import LABEL_OFFSET, spread_labels
+
+    rng = np.random.default_rng(3)
+    anchors = [(float(x), float(y)) for x, y in rng.uniform(0, 40, size=(25, 2))]  # a tight cluster
+    sizes = [(float(w), 9.0) for w in rng.uniform(20, 80, size=25)]
+    corners = spread_labels(anchors, sizes)
+    boxes = [(x, y, x + w, y + h) for (x, y), (w, h) in zip(corners, sizes)]
+    for i, a in enumerate(boxes):
+        assert a[0] == anchors[i][0] + LABEL_OFFSET and a[1] >= anchors[i][1] + LABEL_OFFSET  # moved up only
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+
+
+def test_morris_labels_do_not_overlap_when_drawn():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from sim.plots import _morris_figure
+
+    factors = [f"Factor number {k}" for k in range(12)]
+    mu = np.array([1.0, 1.01, 1.02, 1.0, 0.99, 1.03, 0.5, 0.51, 0.52, 2.0, 2.01, 0.1])
+    rows = pd.DataFrame({"factor": factors, "mu_star": mu, "sigma": mu * 0.5 + 0.001 * np.arange(12),
+                         "mu_star_conf": mu * 0.05})
+    fig = _morris_figure({"name": "T1_value", "target": "T1"}, rows, 20)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    texts = [t for t in fig.axes[0].texts if t.get_text() in factors]
+    assert len(texts) == len(factors)
+    from matplotlib.text import Text
+
+    extents = [Text.get_window_extent(t, renderer) for t in texts]  # the text alone, not its leader line
+    clashes = [(texts[i].get_text(), texts[j].get_text()) for i in range(len(extents))
+               for j in range(i + 1, len(extents)) if _overlaps(extents[i], extents[j])]
+    assert clashes == []

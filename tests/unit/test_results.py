@@ -237,3 +237,23 @@ def test_read_run_on_nothing(tmp_path):
     with pytest.raises(InputError, match="unreadable manifest"):
         read_run(tmp_path / "broken")
     assert TARGETS == "targets.csv"
+
+
+def test_json_files_are_strict_json_with_null_for_missing_values(tmp_path):
+    import json
+    import math
+
+    import numpy as np
+
+    from sim.results import to_json, write_run
+
+    manifest = {"gap": float("nan"), "best": np.float64("inf"), "values": np.array([1.5, np.nan]),
+                "nested": {"n": np.int64(3), "x": [math.nan, 2.0]}, "ok": True}
+    folder = write_run(tmp_path / "r", {"a.txt": "x"}, manifest)
+
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"), parse_constant=refuse)
+    assert data == {"gap": None, "best": None, "values": [1.5, None], "nested": {"n": 3, "x": [None, 2.0]}, "ok": True}
+    assert json.loads(to_json({"y": np.float32(0.5)}), parse_constant=refuse) == {"y": 0.5}
