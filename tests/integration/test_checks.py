@@ -194,20 +194,13 @@ def suite():
 def test_suite_runs_every_test(suite):
     assert list(suite) == ["dimensional consistency", "extreme conditions (levers)",
                            "extreme conditions (uncertain parameters)", "integration error", "stock conservation",
-                           "behaviour reproduction", "reality checks"]
+                           "behaviour reproduction", "reality checks", "structure", "lever box"]
     text = format_checks(list(suite.values()))
-    assert text.count("PASS  ") + text.count("FAIL  ") == 7
-
-
-#: Why the stored backcast fails its bounds today (a structural finding, not a tolerance to relax).
-NO_INDUSTRY_MECHANISM = ("Issue #12 removed the fitted Industrial contraction 2016-2018 event, which stood in for a missing "
-          "mechanism: the current model then misses the 2020 secondary share by 35 % (backcast MAPE 6.0 % > 5 %). "
-          "Model v2 must supply the mechanism; recalibrate it and this passes (strict: an unexpected pass fails).")
+    assert text.count("PASS  ") + text.count("FAIL  ") == 9
 
 
 @pytest.mark.parametrize("name", ["extreme conditions (levers)", "integration error", "stock conservation",
-                                  pytest.param("behaviour reproduction",
-                                               marks=pytest.mark.xfail(strict=True, reason=NO_INDUSTRY_MECHANISM))])
+                                  "behaviour reproduction", "structure", "lever box"])
 def test_model_passes(suite, name):
     assert suite[name].passed, format_checks([suite[name]])
 
@@ -219,7 +212,6 @@ def test_model_figures(suite):
     assert suite["stock conservation"].figures["checked"] == suite["stock conservation"].figures["stocks"] >= 30
 
 
-@pytest.mark.xfail(strict=True, reason=NO_INDUSTRY_MECHANISM)
 def test_model_backcast_within_5_percent(suite):
     assert suite["behaviour reproduction"].figures["backcast_mape"] < 0.05
 

@@ -63,7 +63,7 @@ bounds = [0.3, 1.2]
 
 [[factor]]
 name = "Project Realisation Rate 2016 to 2020"
-bounds = [0.15, 0.6]
+bounds = [0.15, 0.45]
 
 [[factor]]
 name = "Capital Elasticity"

@@ -224,7 +224,7 @@ def test_no_lever_sets_the_initial_state(model):
     """Every lever acts through the plan period (Policy Switch), so none feeds the 2020 state:
     a lever may be set as a constant over the whole run (what `reach` and `consistency` search)."""
     initial = _initial_state_constants(model)
-    assert "Depreciation Rate" in initial  # the walk finds what it should: K0 = I0 / (g + δ)
+    assert "Initial Industrial Capital Output Ratio" in initial  # the walk finds what it should: K0 = VA0 x K/VA
     assert initial & set(model.levers) == set()
 
 
