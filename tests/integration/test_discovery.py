@@ -74,7 +74,7 @@ name = "Autonomous TFP Growth"
 bounds = [0.0, 0.025]
 
 [outputs]
-variables = ["Above Scale Industrial Output", "Urban Disposable Income per Capita", "Fixed Asset Investment", "GDP"]
+variables = ["Above Scale Industrial Output", "Urban Disposable Income per Capita", "Fixed Asset Investment", "Fixed Asset Investment Current Prices", "GDP"]
 years = [2020, 2021, 2022, 2023, 2024, 2025]
 """
 

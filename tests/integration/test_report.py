@@ -54,7 +54,7 @@ bounds = [0.3, 0.5]
 
 [[factor]]
 name = "Inflation Rate"
-bounds = [0.0, 0.04]
+bounds = [0.0, 0.03]
 
 [[metric]]
 target = "T1"

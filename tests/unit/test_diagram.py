@@ -19,9 +19,9 @@ def test_sectors_are_the_groups_of_the_mdl_with_the_chinese_terms_of_the_comment
 
 
 def test_without_a_cjk_font_labels_stay_english_with_a_note(monkeypatch):
-    import sim.report
+    import sim.fonts
 
-    monkeypatch.setattr(sim.report, "find_cjk_font", lambda: None)
+    monkeypatch.setattr(sim.fonts, "find_cjk_font", lambda: None)
     family, note = label_font()
     assert family is None and "English" in note
     a = analyse(compile_model(DATA / "toy.mdl"))
