@@ -539,6 +539,11 @@ def sensitivity_command(spec: str, method: str | None, n: int | None, out: str |
         click.echo("\nwarnings:\n" + warnings)
 
 
+def _interrupted_text(exc: BaseException) -> str:
+    """One line for a stop by Ctrl-C or SIGTERM: the library's hint (e.g. rerun with --resume), or "interrupted"."""
+    return str(exc).strip() or "interrupted"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``shuangta`` script: SimError becomes a clean message and exit status."""
     try:
@@ -546,15 +551,16 @@ def main(argv: list[str] | None = None) -> None:
     except SimError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(exc.exit_code) from None
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        raise SystemExit(130) from None
+    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt (and our Interrupted) into Abort
+        cause = exc.__cause__ or exc.__context__
+        click.echo(_interrupted_text(cause) if isinstance(cause, KeyboardInterrupt) else "aborted", err=True)
+        raise SystemExit(getattr(cause, "exit_code", 130)) from None
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        raise SystemExit(130) from None
+    except KeyboardInterrupt as exc:
+        click.echo(_interrupted_text(exc), err=True)
+        raise SystemExit(getattr(exc, "exit_code", 130)) from None
     if isinstance(code, int) and code:
         raise SystemExit(code)
 

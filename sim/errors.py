@@ -31,3 +31,16 @@ class ModelError(SimError):
 
 class RunError(SimError):
     """A simulation failed (NaN, negative stock, solver error)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A command stopped by Ctrl-C (SIGINT) or SIGTERM; its text says how to continue.
+
+    A :class:`KeyboardInterrupt`, so that it stops a command as Ctrl-C does;
+    ``exit_code`` is 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
+    """
+
+    def __init__(self, message: str = "interrupted", signum: int = 2):
+        super().__init__(message)
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum

@@ -106,6 +106,14 @@ class Factor:
             x = np.exp(x)
         return np.clip(x, self.lower, self.upper)
 
+    def outside(self, x: np.ndarray) -> np.ndarray:
+        """Boolean mask of the values of ``x`` this factor cannot take: not finite, outside
+        ``[lower, upper]``, or (a grid factor) not one of its values."""
+        x = np.asarray(x, dtype=float)
+        if self.values is not None:
+            return ~np.isin(x, np.asarray(self.values, dtype=float))
+        return ~(np.isfinite(x) & (x >= self.lower) & (x <= self.upper))
+
     def describe(self) -> str:
         """Short text: ``values 0.5, 1, 2`` or ``normal(mean=1, sd=0.2) on [0.5, 2.5]``."""
         if self.values is not None:

@@ -71,8 +71,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import difflib
-import functools
-import hashlib
 import io
 import json
 import logging
@@ -80,6 +78,8 @@ import math
 import multiprocessing
 import os
 import shutil
+import signal
+import socket
 import sys
 import threading
 import time
@@ -92,8 +92,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
-from sim.errors import InputError, ModelError, RunError, ScenarioError, SimError
+from sim.errors import InputError, Interrupted, ModelError, RunError, ScenarioError, SimError
+from sim.identity import (WORKER_COMPONENTS, IdentityError, calibration_sha256, changed_components, code_version,
+                          describe_changes, numbers_identity, worker_components)
 from sim.results import MANIFEST, atomic_write_bytes, atomic_write_text, build_manifest, content_sha256, finish_manifest, to_json
+from sim.chunkstore import bytes_sha256, check_design, design_sha256, read_index, record_chunk, verify_chunks
 from sim.sampling import DISTRIBUTION_PARAMETERS, DISTRIBUTIONS, METHODS, SAMPLED_METHODS, Factor, design
 from sim.scenario import SCENARIO_DIR, LeverValue, Scenario, lever_problems, load_scenario, read_toml_file
 from sim.scenario import _num, _show  # message helpers shared with scenario files
@@ -741,6 +744,21 @@ def sweep_design(sweep: Sweep) -> pd.DataFrame:
     return frame
 
 
+def _unevaluated_targets(variables: Sequence[str], targets: Sequence[Target]) -> list[dict]:
+    """``{"id", "description", "reason"}`` of each target a sweep keeping ``variables`` cannot evaluate, and why."""
+    kept, out = set(variables), []
+    for t in targets:
+        if not t.evaluable or not t.variable:
+            why = t.reason or "the model cannot evaluate it (targets file: evaluable = false)"
+        else:
+            missing = [v for v in t.variables() if v not in kept]
+            if not missing:
+                continue
+            why = "not kept in [outputs] variables: " + ", ".join(missing)
+        out.append({"id": t.id, "description": t.description, "reason": why})
+    return out
+
+
 def _selected_targets(variables: Sequence[str], targets: Sequence[Target] | None = None) -> list[Target]:
     """Evaluable targets whose variables are all kept."""
     kept = set(variables)
@@ -775,6 +793,8 @@ class ChunkJob:
     final_time: float | None = None
     time_step: float | None = None
     code: str = ""
+    #: The client's worker components (:func:`sim.identity.worker_components`); a worker whose own differ refuses.
+    identity: dict | None = None
 
 
 @dataclass
@@ -789,56 +809,45 @@ class ChunkResult:
     errors: list
 
 
-@functools.lru_cache(maxsize=None)
-def code_version() -> str:
-    """What the numbers depend on besides the model: this module, the compiler, numpy and PySD.
-
-    Computed once per process. A worker whose version differs from the
-    sweep's refuses the chunk, so that machines with another install never
-    mix their numbers into a sweep (nor does a resume after an upgrade).
-    """
-    import pysd
-
-    import sim.compiler
-
-    digest = hashlib.sha256()
-    for module in (sim.compiler, sys.modules[__name__]):
-        digest.update(Path(module.__file__).read_bytes())
-    return f"{digest.hexdigest()[:16]}-numpy{np.__version__}-pysd{pysd.__version__}"
-
-
-_MODELS: dict[tuple[str, str], Any] = {}
+_MODELS: dict[tuple, Any] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def _compiled(model_path: str, sha: str):
-    """The compiled model with SHA-256 ``sha`` in this process (compiled or loaded from the cache once).
+def _compiled(model_path: str, sha: str) -> tuple[Any, dict]:
+    """The compiled model with SHA-256 ``sha`` in this process, and the calibrated defaults it applies.
 
     A worker on another machine may not have the file at ``model_path``; it
     then uses its own installed project's model if that has the same SHA-256.
+    The calibration file is read at each call (a small CSV) and is part of the
+    cache key, so that a worker always reports the constants it computes with.
     """
-    key = (model_path, sha)
-    cm = _MODELS.get(key)
-    if cm is not None:
-        return cm
-    from sim.model import DEFAULT_MODEL, file_sha256, load_model
+    from sim.model import DEFAULT_MODEL, file_sha256, load_model, read_calibration
 
+    candidates = list(dict.fromkeys([Path(model_path), DEFAULT_MODEL]))
+    found = next((c for c in candidates if c.is_file() and file_sha256(c) == sha), None)
+    if found is None:
+        raise ModelError(
+            f"no model file with SHA-256 {sha[:12]}... on this worker (looked at "
+            f"{' and '.join(map(str, candidates))}; was the model edited during the sweep?); "
+            "install the same version of the project on every machine")
+    calibration = read_calibration(found)
+    key = (str(found), sha, calibration_sha256(calibration))
     with _MODELS_LOCK:
-        cm = _MODELS.get(key)
-        if cm is not None:
-            return cm
-        candidates = list(dict.fromkeys([Path(model_path), DEFAULT_MODEL]))
-        for candidate in candidates:
-            if candidate.is_file() and file_sha256(candidate) == sha:
-                cm = load_model(candidate).compiled  # with the calibrated defaults
-                break
-        else:
-            raise ModelError(
-                f"no model file with SHA-256 {sha[:12]}... on this worker (looked at "
-                f"{' and '.join(map(str, candidates))}; was the model edited during the sweep?); "
-                "install the same version of the project on every machine")
-        _MODELS[key] = cm
-        return cm
+        if key not in _MODELS:
+            model = load_model(found)
+            _MODELS[key] = (model.compiled, dict(model.calibration))  # with the calibrated defaults
+        return _MODELS[key]
+
+
+def _check_worker(job: "ChunkJob", calibration: dict) -> None:
+    """Refuse a chunk this worker would compute with other inputs than the client's (:mod:`sim.identity`)."""
+    mine = worker_components(job.model_sha256, calibration)
+    changed = changed_components(job.identity, mine, WORKER_COMPONENTS)
+    if changed:
+        raise IdentityError(
+            f"a worker ({socket.gethostname()}, process {os.getpid()}) refused chunk {job.index}: it would compute "
+            f"with other inputs than the sweep's: {describe_changes(changed, job.identity, mine, 'sweep', 'worker')}; "
+            "install the same project, model and calibration on every machine")
 
 
 def _simulate(cm, job: ChunkJob, rows: np.ndarray):
@@ -894,9 +903,11 @@ def evaluate_chunk(job: ChunkJob) -> ChunkResult:
     every chunk alike.
     """
     if job.code and job.code != code_version():
-        raise ModelError(f"this worker runs other code ({code_version()}) than the process that started the sweep "
-                         f"({job.code}): install the same version of the project, numpy and PySD on every machine")
-    cm = _compiled(job.model_path, job.model_sha256)
+        raise IdentityError(f"this worker runs other code ({code_version()}) than the process that started the sweep "
+                            f"({job.code}): install the same version of the project, numpy and PySD on every machine")
+    cm, calibration = _compiled(job.model_path, job.model_sha256)
+    if job.identity:
+        _check_worker(job, calibration)
     m = job.stop - job.start
     variables, years, targets = list(job.variables), np.asarray(job.years, dtype=float), list(job.targets)
     outcomes = np.full((m, len(variables), len(years)), np.nan)
@@ -1029,7 +1040,11 @@ class _Processes:
         return cf.wait(futures, return_when=cf.FIRST_COMPLETED)
 
     def close(self, cancel: bool = False):
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if cancel:  # stop the workers now, then wait for them: no process or semaphore outlives the sweep
+            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+                with contextlib.suppress(Exception):
+                    process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 
 class _Dask:
@@ -1149,26 +1164,28 @@ def _claim_folder(folder: Path, resume: bool, kind: str, what: str, noun: str,
     return manifest
 
 
-def _prepare_folder(folder: Path, sweep: Sweep, sha: str, model_sha: str, resume: bool, chunk_size: int | None,
-                    code: str):
-    """Check what is in ``folder``; return ``(manifest or None, chunk size)``. Raises before writing anything."""
+def _prepare_folder(folder: Path, sweep: Sweep, sha: str, identity: dict, resume: bool, chunk_size: int | None):
+    """Check what is in ``folder``; return ``(manifest or None, chunk size)``. Raises before writing anything.
+
+    ``resume`` into a folder that does not exist is refused; so is a resume whose
+    :mod:`sim.identity` components or spec differ from the folder's, naming what changed.
+    """
+    if resume and not folder.exists():
+        raise InputError(f"{folder}: no such folder to resume; leave out --resume to start a new sweep there")
     manifest = _claim_folder(folder, resume, "sweep", "sweep", "sweep",
                              lambda m: (m.get("extra") or {}).get("kind") == "sweep")
     if manifest is None:
         return None, chunk_size or min(DEFAULT_CHUNK_SIZE, sweep.runs)
     stored = manifest["extra"]["sweep"]
-    if manifest.get("model", {}).get("sha256") != model_sha:
-        raise InputError(f"{folder}: the model changed since this sweep started (SHA-256 "
-                         f"{str(manifest.get('model', {}).get('sha256'))[:12]}... then, {model_sha[:12]}... now); "
-                         "resuming would mix two models: start a new --out")
+    changed = changed_components(manifest.get("identity"), identity)
+    if changed:
+        raise IdentityError(f"{folder}: cannot resume: {describe_changes(changed, manifest.get('identity'), identity)} "
+                            "changed since this sweep started; resuming would mix numbers computed from different "
+                            "inputs: restore them, or start a new --out")
     if stored.get("sha256") != sha:
-        raise InputError(f"{folder}: the sweep spec {sweep.path} (or its base scenario) changed since this sweep "
-                         f"started (spec SHA-256 {str(stored.get('sha256'))[:12]}... then, {sha[:12]}... now); "
-                         "resuming would mix two designs: start a new --out, or restore the spec")
-    if stored.get("code") != code:
-        raise InputError(f"{folder}: the program changed since this sweep started (code {stored.get('code')} then, "
-                         f"{code} now: sim.sweep, sim.compiler, numpy or PySD); resuming would mix numbers of two "
-                         "versions: start a new --out")
+        raise IdentityError(f"{folder}: the sweep spec {sweep.path} changed since this sweep "
+                            f"started (spec SHA-256 {str(stored.get('sha256'))[:12]}... then, {sha[:12]}... now); "
+                            "resuming would mix two designs: start a new --out, or restore the spec")
     stored_size = int(stored["chunk_size"])
     if chunk_size is not None and chunk_size != stored_size:
         raise InputError(f"{folder}: this sweep was started with --chunk-size {stored_size}; resume it with "
@@ -1176,29 +1193,23 @@ def _prepare_folder(folder: Path, sweep: Sweep, sha: str, model_sha: str, resume
     return manifest, stored_size
 
 
-def _pending(folder: Path, n_chunks: int, runs: int, chunk_size: int) -> list[int]:
-    """Chunks without a committed file; temporary files of a killed process are removed."""
-    import pyarrow.parquet as pq
+def _ranges(runs: int, n_chunks: int, chunk_size: int) -> list[tuple[int, int]]:
+    """Runs ``(start, stop)`` of each chunk."""
+    return [(i * chunk_size, min(runs, (i + 1) * chunk_size)) for i in range(n_chunks)]
 
+
+def _pending(folder: Path, n_chunks: int, runs: int, chunk_size: int) -> list[int]:
+    """Chunks to evaluate: no committed file, or a file that fails the index's checks (removed, with a warning).
+
+    Temporary files of a killed process are removed first.
+    """
     chunk_dir = folder / CHUNKS
     for stale in chunk_dir.glob(".*.tmp-*"):
         stale.unlink(missing_ok=True)
-    todo = []
-    for i in range(n_chunks):
-        path = _chunk_path(folder, i)
-        if not path.is_file():
-            todo.append(i)
-            continue
-        expected = min(runs, (i + 1) * chunk_size) - i * chunk_size
-        try:
-            rows = pq.read_metadata(path).num_rows
-        except Exception as exc:  # a damaged file: evaluate the chunk again
-            log.warning("%s: unreadable (%s); evaluating the chunk again", path, exc)
-            todo.append(i)
-            continue
-        if rows != expected:
-            raise InputError(f"{path}: has {rows} runs, expected {expected}; the folder does not match the spec")
-    return todo
+    verdict = verify_chunks(chunk_dir, _ranges(runs, n_chunks, chunk_size), lambda i: _chunk_path(folder, i))
+    for i, why in verdict.rejected.items():
+        log.warning("%s: %s; evaluating the chunk again", _chunk_path(folder, i), why)
+    return verdict.todo
 
 
 def _base_params(sweep: Sweep, step_times: np.ndarray) -> dict:
@@ -1289,14 +1300,35 @@ def execute_sweep(
         raise ModelError(f"the compiled model has no variable {missing[0]!r}")
     sha = sweep.sha256(model.sha256)
     folder = Path(folder)
-    manifest, size = _prepare_folder(folder, sweep, sha, model.sha256, resume, chunk_size, code)
-    setup = _Setup(folder, sweep, model, cm, manifest, size, sha, code, _selected_targets(sweep.variables))
-    cluster = _Dask(scheduler, sha) if scheduler is not None else None  # unreachable: refused before writing
+    every = load_targets()
+    identity = numbers_identity(model, sweep.base.resolved_dict(), every)
+    manifest, size = _prepare_folder(folder, sweep, sha, identity, resume, chunk_size)
+    setup = _Setup(folder, sweep, model, cm, manifest, size, sha, code, _selected_targets(sweep.variables, every),
+                   identity, _unevaluated_targets(sweep.variables, every))
+    with _sigterm_as_interrupt():
+        cluster = _Dask(scheduler, sha) if scheduler is not None else None  # unreachable: refused before writing
+        try:
+            return _run(setup, cluster, workers, progress, command, started)
+        finally:
+            if cluster is not None:
+                cluster.close()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While a sweep runs, SIGTERM stops it as Ctrl-C does (:class:`sim.errors.Interrupted`, exit status 143)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted("terminated", signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
     try:
-        return _run(setup, cluster, workers, progress, command, started)
+        yield
     finally:
-        if cluster is not None:
-            cluster.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -1312,6 +1344,8 @@ class _Setup:
     sha: str
     code: str
     targets: list
+    identity: dict
+    unevaluated: list
 
 
 def _run(setup: _Setup, cluster, workers, progress, command, started) -> SweepResult:
@@ -1339,9 +1373,14 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
     folder, sweep, model, cm, manifest = setup.folder, setup.sweep, setup.model, setup.cm, setup.manifest
     size, sha, code, targets = setup.size, setup.sha, setup.code, setup.targets
     runs = sweep.runs
+    for stale in folder.glob(".*.tmp-*"):  # left by a process killed while consolidating
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
     if manifest is None:
         manifest = _new_manifest(command, model, sweep, sha, size, n_chunks, targets)
         manifest["extra"]["sweep"]["code"] = code
+        manifest["identity"] = setup.identity
+        manifest["extra"]["targets_not_evaluated"] = setup.unevaluated
     else:
         manifest["extra"].setdefault("resumes", []).append(
             {"at": pd.Timestamp.now(tz="UTC").isoformat(),
@@ -1349,7 +1388,10 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
         manifest["status"], manifest["error"] = "running", None
     _write_manifest(folder, manifest)
     (folder / CHUNKS).mkdir(exist_ok=True)
-    frame = _read_design(folder, sweep)
+    frame, design_sha = _read_design(folder, sweep, manifest["extra"]["sweep"].get("design_sha256"))
+    if manifest["extra"]["sweep"].get("design_sha256") != design_sha:
+        manifest["extra"]["sweep"]["design_sha256"] = design_sha
+        _write_manifest(folder, manifest)
     todo = _pending(folder, n_chunks, runs, size)
     done_runs = runs - sum(min(runs, (i + 1) * size) - i * size for i in todo)
     log.info("%s: %d runs in %d chunks of %d; %d chunks to evaluate", sweep.name, runs, n_chunks, size, len(todo))
@@ -1364,6 +1406,7 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
             factors={f: rows[f].to_numpy(dtype=float) for f in sweep.factor_names},
             variables=tuple(sweep.variables), years=tuple(sweep.years), targets=tuple(targets),
             final_time=sweep.final_time, time_step=sweep.time_step, code=code,
+            identity={k: setup.identity["components"][k] for k in WORKER_COMPONENTS},
         )
 
     executor = None
@@ -1392,9 +1435,12 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
         manifest["extra"]["runs"] = {"total": runs, "ok": runs - failed, "failed": failed}
         finish_manifest(manifest, "complete")
         _write_manifest(folder, manifest)
-    except KeyboardInterrupt:
-        _stop(executor, manifest, folder, "interrupted", "interrupted; finished chunks are kept: rerun with --resume")
-        raise
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        word = "terminated (SIGTERM)" if signum == getattr(signal, "SIGTERM", None) else "interrupted"
+        hint = f"{word}; finished chunks are kept in {folder}: rerun with --resume to continue"
+        _stop(executor, manifest, folder, "interrupted", hint)
+        raise Interrupted(hint, signum) from None
     except SimError as exc:
         _stop(executor, manifest, folder, "failed", str(exc))
         raise
@@ -1440,7 +1486,7 @@ def _new_manifest(command, model, sweep: Sweep, sha: str, size: int, n_chunks: i
 
 def _stop(executor, manifest: dict, folder: Path, status: str, error: str) -> None:
     if executor is not None and not isinstance(executor, _Dask):
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(BaseException):
             executor.close(cancel=True)
     with contextlib.suppress(Exception):
         finish_manifest(manifest, status, error)
@@ -1458,18 +1504,34 @@ def _arrow(frame: pd.DataFrame):
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def _read_design(folder: Path, sweep: Sweep) -> pd.DataFrame:
+def _read_design(folder: Path, sweep: Sweep, recorded: str | None) -> tuple[pd.DataFrame, str]:
+    """The design and its content hash (:func:`sim.chunkstore.design_sha256`), checked before any run.
+
+    A new sweep draws it and writes it. On resume the file must hash to
+    ``recorded``; a missing, unreadable or damaged file is drawn again from
+    the seed, which must reproduce ``recorded`` (else the resume is refused).
+    Either way no value outside its factor's bounds reaches a run.
+    """
     import pyarrow.parquet as pq
 
     path = folder / CHUNKS / DESIGN
-    if not path.is_file():  # a new sweep, or killed before the design was committed: draw it (same seed, same design)
+    frame, why = None, "missing"
+    if path.is_file():
+        try:
+            frame = pq.read_table(path).to_pandas()
+            why = None if recorded is None or design_sha256(frame) == recorded else "its content hash differs"
+        except Exception as exc:  # a damaged file: pyarrow raises several kinds
+            why = f"unreadable ({type(exc).__name__})"
+    if why is not None:
         frame = sweep_design(sweep)
+        if recorded is not None:
+            if design_sha256(frame) != recorded:
+                raise InputError(f"{path}: {why}, and drawing the design again from the spec does not reproduce "
+                                 "the recorded design hash; start a new --out")
+            log.warning("%s: %s; drawn again from the seed (same hash as recorded)", path, why)
         atomic_write_bytes(path, _parquet_bytes(_arrow(frame)))
-        return frame
-    frame = pq.read_table(path).to_pandas()
-    if list(frame.columns) != ["run_id", *sweep.factor_names] or len(frame) != sweep.runs:
-        raise InputError(f"{path}: does not match the sweep spec; start a new --out")
-    return frame
+    check_design(frame, sweep.factors, sweep.runs, str(path))
+    return frame, design_sha256(frame)
 
 
 def _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar) -> None:
@@ -1498,7 +1560,11 @@ def _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar) -> No
                 log.warning("chunk %d failed: %s", j.index, _error_text(exc))
                 result = _failed_result(j, exc, len(sweep.variables), len(sweep.years), len(targets))
             table = _chunk_table(result, frame.iloc[j.start:j.stop], sweep, targets)
-            atomic_write_bytes(_chunk_path(folder, j.index), _parquet_bytes(table))
+            data = _parquet_bytes(table)
+            # The index line first: a kill between the two leaves a line without a file (evaluated again), never
+            # a file without its line.
+            record_chunk(folder / CHUNKS, j.index, j.start, j.stop, bytes_sha256(data))
+            atomic_write_bytes(_chunk_path(folder, j.index), data)
             if bar is not None:
                 bar.update(j.stop - j.start)
             log.debug("chunk %d committed (runs %d-%d)", j.index, j.start, j.stop - 1)
@@ -1524,9 +1590,14 @@ def _consolidate(folder: Path, sweep: Sweep, targets: Sequence[Target], n_chunks
     tmp = {name: folder / f".{name}.tmp-{os.getpid()}" for name in schemas}
     writers = {name: pq.ParquetWriter(tmp[name], schemas[name]) for name in schemas}
     years = np.asarray(sweep.years, dtype=np.int64)
+    index = read_index(folder / CHUNKS)
     try:
         for i in range(n_chunks):
-            table = pq.read_table(_chunk_path(folder, i))
+            data = _chunk_path(folder, i).read_bytes()
+            if bytes_sha256(data) != (index.get(i) or {}).get("sha256"):
+                raise RunError(f"{_chunk_path(folder, i)}: changed since it was committed (its content hash differs "
+                               "from the index); rerun with --resume to evaluate it again")
+            table = pq.read_table(pa.BufferReader(data))
             run_id = table.column("run_id").to_numpy()
             writers[EXPERIMENTS].write_table(pa.table(
                 {"run_id": run_id, **{n: table.column(_F + n) for n in names}, "error": table.column("error")},
@@ -1538,7 +1609,7 @@ def _consolidate(folder: Path, sweep: Sweep, targets: Sequence[Target], n_chunks
                 block = np.column_stack([table.column(_outcome_column(v, y)).to_numpy() for y in sweep.years])
                 long[v] = block.reshape(-1)
             writers[OUTCOMES].write_table(pa.table(long, schema=schemas[OUTCOMES]))
-            del table, long
+            del table, long, data
         for w in writers.values():
             w.close()
         for name, path in tmp.items():
@@ -1562,33 +1633,43 @@ def summarise(folder: str | Path) -> pd.DataFrame:
     whose target quantity is defined), ``met`` and ``share_met`` (=
     met / evaluated), and the quantiles ``q05 .. q95`` of the quantity over the
     evaluated runs (a level in the target year, a growth rate, or a rate
-    difference, as in ``targets.csv`` of a single run).
+    difference, as in ``targets.csv`` of a single run). Then one row per
+    target the sweep could not evaluate (``evaluated`` 0), with ``reason``
+    saying why (its variables were not kept, or the model cannot evaluate it).
+
+    Memory: the error column, then one target's column at a time (8 bytes a run).
     """
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     folder = Path(folder)
     manifest = _read_manifest(folder) or {}
-    rows_def = (manifest.get("extra") or {}).get("targets", [])
-    errors = pq.read_table(folder / EXPERIMENTS, columns=["error"]).column("error").to_pandas()
-    ok = errors.isna().to_numpy()
+    extra = manifest.get("extra") or {}
+    rows_def = extra.get("targets", [])
+    ok = pc.is_null(pq.read_table(folder / EXPERIMENTS, columns=["error"]).column("error")).to_numpy(
+        zero_copy_only=False)
     runs, failed = len(ok), int((~ok).sum())
-    values = pq.read_table(folder / TARGET_VALUES).to_pandas() if rows_def else pd.DataFrame()
+    values = pq.ParquetFile(folder / TARGET_VALUES) if rows_def else None
     rows = []
     for d in rows_def:
         target = Target(id=d["id"], description=d["description"], description_zh="", section="", variable=d["variable"],
                         year=d["year"], kind=d["kind"], comparison=d["comparison"], threshold=d["threshold"],
                         arithmetic="", evaluable=True, base_year=d["base_year"], other_variable=d["other_variable"],
                         aggregate=d["aggregate"])
-        q = values[d["id"]].to_numpy(dtype=float)[ok]
+        q = values.read(columns=[d["id"]]).column(0).to_numpy(zero_copy_only=False).astype(float)[ok]
         q = q[np.isfinite(q)]
         met = int(target_met(target, q).sum())
         row = {**d, "runs": runs, "failed": failed, "evaluated": len(q), "met": met,
-               "share_met": met / len(q) if len(q) else math.nan}
+               "share_met": met / len(q) if len(q) else math.nan, "reason": ""}
         qs = np.quantile(q, list(QUANTILES.values())) if len(q) else [math.nan] * len(QUANTILES)
         row.update(dict(zip(QUANTILES, (float(x) for x in qs))))
         rows.append(row)
+        del q
+    for d in extra.get("targets_not_evaluated", []):
+        rows.append({"id": d["id"], "description": d.get("description", ""), "runs": runs, "failed": failed,
+                     "evaluated": 0, "met": 0, "reason": d.get("reason", "")})
     columns = ["id", "description", "variable", "other_variable", "kind", "comparison", "threshold", "year",
-               "base_year", "aggregate", "runs", "failed", "evaluated", "met", "share_met", *QUANTILES]
+               "base_year", "aggregate", "runs", "failed", "evaluated", "met", "share_met", *QUANTILES, "reason"]
     if not rows:  # no target kept: the run counts still go into the file
         rows = [{"id": "", "runs": runs, "failed": failed, "evaluated": 0, "met": 0}]
     summary = pd.DataFrame(rows, columns=columns)
@@ -1596,13 +1677,22 @@ def summarise(folder: str | Path) -> pd.DataFrame:
     return summary
 
 
+def _not_evaluated(summary: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(id, reason)`` of the summary's rows for targets the sweep could not evaluate."""
+    if "reason" not in summary.columns:
+        return []
+    reasons = summary["reason"].fillna("").astype(str)
+    return [(str(i), r) for i, r in zip(summary["id"], reasons) if r and isinstance(i, str) and i]
+
+
 def format_summary(summary: pd.DataFrame, width: int = 46) -> str:
     """Plain-text table of a sweep summary: target, share of runs meeting it, median and 90 % range."""
     from sim.targets import format_number
 
     body = []
+    skipped = _not_evaluated(summary)
     for r in summary.to_dict("records"):
-        if not r.get("id"):
+        if not r.get("id") or not isinstance(r.get("id"), str) or r["id"] in dict(skipped):
             continue
         kind = r.get("kind") or "level"
         desc = " ".join(str(r.get("description", "")).split())
@@ -1616,14 +1706,15 @@ def format_summary(summary: pd.DataFrame, width: int = 46) -> str:
             f"{r.get('comparison', '')} {format_number(r.get('threshold'), kind)}",
         ])
     header = ["id", "target", "met in", "median", "5 %–95 %", "threshold"]
+    tail = ["", "not evaluated:", *(f"  {i}: {why}" for i, why in skipped)] if skipped else []
     if not body:
-        return "no target's variables were kept"
+        return "\n".join(["no target's variables were kept", *tail[1:]])
     widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
 
     def line(cells):
         return "  ".join(c.rjust(w) if i in (2, 3, 4) else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
-    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(b) for b in body)])
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(b) for b in body), *tail])
 
 
 # --------------------------------------------------------------------------
