@@ -50,17 +50,21 @@ sweep folder::
     DIR/manifest.json           status running -> complete; spec, its SHA-256, seed, method, n
     DIR/chunks/design.parquet   while running: the design (run_id, one column per factor)
     DIR/chunks/chunk-00012.parquet   while running: one committed chunk (atomic)
+    DIR/chunks/index.jsonl      while running: per committed chunk, its run range and content hash
     DIR/experiments.parquet     run_id, one column per factor, error (null when the run is fine)
     DIR/outcomes.parquet        long: run_id, year, one column per kept variable
     DIR/target_values.parquet   run_id, one column per target id: the target's quantity
-    DIR/summary.csv             per target: share of runs meeting it, quantiles, failed runs
+    DIR/summary.csv             per target: share of runs meeting it, quantiles, failed runs; targets not evaluated, and why
 
 Each chunk file is written to a temporary name and renamed when the chunk is
 done, so after a crash or SIGKILL :func:`run_sweep` with ``resume=True``
 skips the finished chunks; the chunk partition, the design, the spec's
-SHA-256 (with its base scenario and the model) and the code version are fixed
-in the folder, and a resume with any of them changed is refused, so a
-resumed sweep ends with the same rows and values as an uninterrupted one. A run that raises or yields a NaN/inf is
+SHA-256 and the identity of the numbers (:mod:`sim.identity`: model,
+calibration applied, targets, runner code, base scenario) are fixed in the
+folder, and a resume with any of them changed is refused, naming what
+changed, so a resumed sweep ends with the same rows and values as an
+uninterrupted one. Committed chunks and the design are checked against their
+recorded hashes (:mod:`sim.chunkstore`) before they are trusted. A run that raises or yields a NaN/inf is
 recorded with its error in ``experiments.error`` and the sweep goes on.
 
 This module never prints and never exits.
@@ -1055,13 +1059,23 @@ class _Dask:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - the extra is not installed
             raise InputError("--scheduler needs dask.distributed: pip install 'shuangta-sd[distributed]'") from exc
+        self.address = address
+        # distributed logs a lost scheduler as tracebacks on stderr; the sweep reports it as one error instead.
+        self._levels = {name: logging.getLogger(name).level for name in _DASK_LOGGERS}
+        for name in _DASK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         try:
             self.client = Client(address, timeout=30, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
+            self._restore_logs()
             raise InputError(f"cannot reach the dask scheduler at {address}: {exc}") from None
         threads = sum(self.client.nthreads().values()) or 1
         self.window = max(4, 2 * threads)
         self.sha = sha
+
+    def _restore_logs(self):
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
 
     def submit(self, job):
         return self.client.submit(evaluate_chunk, job, pure=False, key=f"sweep-{self.sha[:10]}-chunk-{job.index:05d}")
@@ -1073,14 +1087,25 @@ class _Dask:
             return wait(list(futures), return_when="FIRST_COMPLETED")
 
     def close(self, cancel: bool = False):
-        self.client.close()
+        with contextlib.suppress(Exception):
+            self.client.close()
+        self._restore_logs()
+
+
+#: Loggers of dask.distributed silenced while a sweep uses a cluster (their errors reach the sweep as exceptions).
+_DASK_LOGGERS = ("distributed", "distributed.client", "distributed.batched", "distributed.comm", "distributed.core",
+                 "distributed.utils", "tornado", "tornado.application")
+#: Exceptions by which dask.distributed says the scheduler is gone.
+_LOST_SCHEDULER = {"CommClosedError", "StreamClosedError", "FutureCancelledError", "FuturesCancelledError",
+                   "CancelledError"}
 
 
 def _is_fatal(exc: BaseException) -> bool:
     """Errors of the machinery or the set-up (stop the sweep) rather than of the runs (record them)."""
     if isinstance(exc, (InputError, ModelError, cf.BrokenExecutor, cf.CancelledError, OSError, MemoryError)):
         return True
-    return type(exc).__name__ in {"KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError"}
+    return type(exc).__name__ in {"KilledWorker", "CommClosedError", "FutureCancelledError", "FuturesCancelledError",
+                                  "CancelledError"}
 
 
 # --------------------------------------------------------------------------
@@ -1446,6 +1471,9 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
         raise
     except Exception as exc:
         _stop(executor, manifest, folder, "failed", _error_text(exc))
+        if isinstance(executor, _Dask) and type(exc).__name__ in _LOST_SCHEDULER:
+            raise RunError(f"lost the dask scheduler at {executor.address} ({type(exc).__name__}); finished chunks "
+                           f"are kept in {folder / CHUNKS}: rerun with --resume when the cluster is back") from None
         raise RunError(f"sweep stopped: {_error_text(exc)}; finished chunks are kept in {folder / CHUNKS}: "
                        "rerun with --resume") from exc
     finally:
