@@ -156,10 +156,9 @@ def grid_design(factors: Sequence[Factor]) -> np.ndarray:
 
 def sample_design(factors: Sequence[Factor], method: str, n: int, seed: int | None) -> np.ndarray:
     """``n`` sampled rows, one column per factor, each through its distribution's inverse CDF."""
-    u = unit_sample(method, n, len(factors), seed)
-    out = np.empty_like(u)
-    for j, f in enumerate(factors):
-        out[:, j] = f.ppf(u[:, j])
+    out = unit_sample(method, n, len(factors), seed)
+    for j, f in enumerate(factors):  # in place, a column at a time: one n x d array in memory
+        out[:, j] = f.ppf(out[:, j])
     return out
 
 

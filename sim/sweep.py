@@ -965,13 +965,14 @@ def _parquet_bytes(table) -> bytes:
     return buffer.getvalue()
 
 
-def _chunk_table(result: ChunkResult, design_rows: pd.DataFrame, sweep: Sweep, targets: Sequence[Target]):
+def _chunk_table(result: ChunkResult, factors: dict, sweep: Sweep, targets: Sequence[Target]):
+    """A chunk file's table: run ids, errors, the factors' values (``{name: array}``), target values, outcomes."""
     import pyarrow as pa
 
     columns = {"run_id": pa.array(np.arange(result.start, result.stop, dtype=np.int64)),
                "error": pa.array(result.errors, type=pa.string())}
     for name in sweep.factor_names:
-        columns[_F + name] = pa.array(design_rows[name].to_numpy(dtype=float))
+        columns[_F + name] = pa.array(np.asarray(factors[name], dtype=float))
     for k, t in enumerate(targets):
         columns[_T + t.id] = pa.array(result.target_values[:, k])
     for j, v in enumerate(sweep.variables):
@@ -1413,7 +1414,8 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
         manifest["status"], manifest["error"] = "running", None
     _write_manifest(folder, manifest)
     (folder / CHUNKS).mkdir(exist_ok=True)
-    frame, design_sha = _read_design(folder, sweep, manifest["extra"]["sweep"].get("design_sha256"))
+    design_sha = _read_design(folder, sweep, manifest["extra"]["sweep"].get("design_sha256"), size)
+    design_rows = DesignRows(folder / CHUNKS / DESIGN, sweep.factor_names)
     if manifest["extra"]["sweep"].get("design_sha256") != design_sha:
         manifest["extra"]["sweep"]["design_sha256"] = design_sha
         _write_manifest(folder, manifest)
@@ -1425,10 +1427,10 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
 
     def job(i: int) -> ChunkJob:
         start, stop = i * size, min(runs, (i + 1) * size)
-        rows = frame.iloc[start:stop]
+        rows = design_rows.read(start, stop)
         return ChunkJob(
             index=i, start=start, stop=stop, model_path=model_file, model_sha256=model.sha256, base=base,
-            factors={f: rows[f].to_numpy(dtype=float) for f in sweep.factor_names},
+            factors=rows,
             variables=tuple(sweep.variables), years=tuple(sweep.years), targets=tuple(targets),
             final_time=sweep.final_time, time_step=sweep.time_step, code=code,
             identity={k: setup.identity["components"][k] for k in WORKER_COMPONENTS},
@@ -1444,7 +1446,7 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
                 count = min(workers if workers is not None else (os.cpu_count() or 1), len(todo))
                 executor = _Inline() if count <= 1 else _Processes(count, model_file, model.sha256)
             phase = time.perf_counter()
-            _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar)
+            _evaluate_all(executor, todo, job, sweep, targets, folder, bar)
             if executor is not cluster:  # the cluster's client is closed by run_sweep
                 executor.close()
             executor = None
@@ -1532,13 +1534,15 @@ def _arrow(frame: pd.DataFrame):
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def _read_design(folder: Path, sweep: Sweep, recorded: str | None) -> tuple[pd.DataFrame, str]:
-    """The design and its content hash (:func:`sim.chunkstore.design_sha256`), checked before any run.
+def _read_design(folder: Path, sweep: Sweep, recorded: str | None, chunk_size: int) -> str:
+    """Check (or draw and write) the design file; return its content hash (:func:`sim.chunkstore.design_sha256`).
 
-    A new sweep draws it and writes it. On resume the file must hash to
-    ``recorded``; a missing, unreadable or damaged file is drawn again from
-    the seed, which must reproduce ``recorded`` (else the resume is refused).
-    Either way no value outside its factor's bounds reaches a run.
+    A new sweep draws the design and writes it, one row group per chunk. On
+    resume the file must hash to ``recorded``; a missing, unreadable or
+    damaged file is drawn again from the seed, which must reproduce
+    ``recorded`` (else the resume is refused). Either way no value outside
+    its factor's bounds reaches a run. The design is not kept in memory:
+    chunks read their rows from the file (:class:`DesignRows`).
     """
     import pyarrow.parquet as pq
 
@@ -1549,7 +1553,7 @@ def _read_design(folder: Path, sweep: Sweep, recorded: str | None) -> tuple[pd.D
             frame = pq.read_table(path).to_pandas()
             why = None if recorded is None or design_sha256(frame) == recorded else "its content hash differs"
         except Exception as exc:  # a damaged file: pyarrow raises several kinds
-            why = f"unreadable ({type(exc).__name__})"
+            frame, why = None, f"unreadable ({type(exc).__name__})"
     if why is not None:
         frame = sweep_design(sweep)
         if recorded is not None:
@@ -1557,12 +1561,50 @@ def _read_design(folder: Path, sweep: Sweep, recorded: str | None) -> tuple[pd.D
                 raise InputError(f"{path}: {why}, and drawing the design again from the spec does not reproduce "
                                  "the recorded design hash; start a new --out")
             log.warning("%s: %s; drawn again from the seed (same hash as recorded)", path, why)
-        atomic_write_bytes(path, _parquet_bytes(_arrow(frame)))
     check_design(frame, sweep.factors, sweep.runs, str(path))
-    return frame, design_sha256(frame)
+    sha = design_sha256(frame)
+    if why is not None:
+        _write_parquet(path, _arrow(frame), row_group_size=chunk_size)
+    return sha
 
 
-def _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar) -> None:
+def _write_parquet(path: Path, table, **options) -> None:
+    """Write a parquet file atomically, straight to disk (a temporary name, fsync, rename)."""
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        pq.write_table(table, tmp, **options)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class DesignRows:
+    """Rows ``start .. stop - 1`` of a design file's factor columns, read from the row groups that hold them."""
+
+    def __init__(self, path: Path, names: Sequence[str]):
+        import pyarrow.parquet as pq
+
+        self.file = pq.ParquetFile(path)
+        self.names = list(names)
+        sizes = [self.file.metadata.row_group(g).num_rows for g in range(self.file.num_row_groups)]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    def read(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """``{factor: values}`` of runs ``start .. stop - 1``."""
+        import pyarrow as pa
+
+        groups = [g for g in range(len(self.offsets) - 1) if self.offsets[g] < stop and self.offsets[g + 1] > start]
+        table = pa.concat_tables([self.file.read_row_group(g, columns=self.names) for g in groups])
+        table = table.slice(start - int(self.offsets[groups[0]]), stop - start)
+        return {n: table.column(n).to_numpy().astype(float, copy=False) for n in self.names}
+
+
+def _evaluate_all(executor, todo, job, sweep, targets, folder, bar) -> None:
     """Submit chunks (at most ``executor.window`` at a time), commit each as it finishes."""
     queue = iter(todo)
     pending: dict = {}
@@ -1587,7 +1629,7 @@ def _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar) -> No
                     raise
                 log.warning("chunk %d failed: %s", j.index, _error_text(exc))
                 result = _failed_result(j, exc, len(sweep.variables), len(sweep.years), len(targets))
-            table = _chunk_table(result, frame.iloc[j.start:j.stop], sweep, targets)
+            table = _chunk_table(result, j.factors, sweep, targets)
             data = _parquet_bytes(table)
             # The index line first: a kill between the two leaves a line without a file (evaluated again), never
             # a file without its line.
