@@ -131,6 +131,7 @@ __all__ = [
     "summarise",
     "format_summary",
     "is_sweep_folder",
+    "sigterm_as_interrupt",
     "read_sweep",
     "read_outcomes",
     "iter_chunks",
@@ -1331,7 +1332,7 @@ def execute_sweep(
     manifest, size = _prepare_folder(folder, sweep, sha, identity, resume, chunk_size)
     setup = _Setup(folder, sweep, model, cm, manifest, size, sha, code, _selected_targets(sweep.variables, every),
                    identity, _unevaluated_targets(sweep.variables, every))
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         cluster = _Dask(scheduler, sha) if scheduler is not None else None  # unreachable: refused before writing
         try:
             return _run(setup, cluster, workers, progress, command, started)
@@ -1341,7 +1342,7 @@ def execute_sweep(
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt():
+def sigterm_as_interrupt():
     """While a sweep runs, SIGTERM stops it as Ctrl-C does (:class:`sim.errors.Interrupted`, exit status 143)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
         yield

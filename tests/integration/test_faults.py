@@ -414,3 +414,35 @@ def test_signal_at_a_random_point_then_resume(name, workers, inputs, signal_refe
     for frame in FRAMES:
         pd.testing.assert_frame_equal(pd.read_parquet(out / f"{frame}.parquet"), signal_reference[frame],
                                       check_exact=True, obj=frame)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
+def test_sigterm_stops_a_sensitivity_study_which_then_resumes(tmp_path):
+    from sim.sensitivity import run_sensitivity
+
+    data = REPO / "tests" / "data" / "sensitivity"
+    options = ["--n", "1024", "--no-second-order", "--chunk-size", "256", "--workers", "1", "--model",
+               str(data / "ishigami.mdl")]
+    out = tmp_path / "study"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "sensitivity", str(data / "ishigami.toml"), "--out", str(out),
+                             *options], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((out / "chunks").glob("chunk-*.parquet"))) < 2:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"no signal sent: {proc.stderr.read().decode() if proc.poll() is not None else 'timeout'}")
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err.decode()
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    assert "--resume" in err.decode() and "Traceback" not in err.decode()
+    kwargs = {"model_path": data / "ishigami.mdl", "n": 1024, "second_order": False, "chunk_size": 256, "workers": 1}
+    resumed = run_sensitivity(data / "ishigami.toml", out, resume=True, **kwargs)
+    whole = run_sensitivity(data / "ishigami.toml", tmp_path / "whole", **kwargs)
+    assert resumed.evaluated < whole.evaluated
+    pd.testing.assert_frame_equal(resumed.indices, whole.indices, check_exact=True)
