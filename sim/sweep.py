@@ -1067,7 +1067,7 @@ class _Dask:
         for name in _DASK_LOGGERS:
             logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         try:
-            self.client = Client(address, timeout=30, set_as_default=False)
+            self.client = Client(address, set_as_default=False)  # timeout: distributed.comm.timeouts.connect
         except (OSError, TimeoutError, ValueError) as exc:
             self._restore_logs()
             raise InputError(f"cannot reach the dask scheduler at {address}: {exc}") from None

@@ -446,3 +446,53 @@ def test_sigterm_stops_a_sensitivity_study_which_then_resumes(tmp_path):
     whole = run_sensitivity(data / "ishigami.toml", tmp_path / "whole", **kwargs)
     assert resumed.evaluated < whole.evaluated
     pd.testing.assert_frame_equal(resumed.indices, whole.indices, check_exact=True)
+
+
+def test_lost_scheduler_gives_one_line(tmp_path):
+    pytest.importorskip("distributed")
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "dask").is_file():
+        pytest.skip("needs the dask command line")
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"}
+    info = tmp_path / "scheduler.json"
+    spec = _signal_spec(tmp_path)
+    started = []
+    try:
+        scheduler = subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                      "--no-dashboard", "--scheduler-file", str(info)], cwd=tmp_path, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(scheduler)
+        deadline = time.monotonic() + 60
+        while not info.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        address = json.loads(info.read_text())["address"]
+        started.append(subprocess.Popen([str(bin_dir / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1",
+                                         "--no-dashboard"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+        out = tmp_path / "out"
+        sweep = subprocess.Popen([sys.executable, "-m", "sim", "-q", "sweep", str(spec), "--out", str(out),
+                                  "--chunk-size", str(SIGNAL_CHUNK), "--scheduler", address], cwd=tmp_path, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        started.append(sweep)
+        deadline = time.monotonic() + 120
+        while not list((out / "chunks").glob("chunk-*.parquet")):
+            if sweep.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"no chunk before the scheduler stopped: {sweep.stderr.read().decode()[-2000:]}")
+            time.sleep(0.01)
+        scheduler.kill()
+        _, err = sweep.communicate(timeout=120)
+    finally:
+        for proc in started:  # SIGTERM first: a dask worker's nanny then ends its worker process
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+    lines = [line for line in err.decode().splitlines() if line.strip()]
+    assert sweep.returncode == 1
+    assert len(lines) == 1 and lines[0].startswith("error: lost the dask scheduler at " + address), lines
+    assert "rerun with --resume" in lines[0]
+    assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
