@@ -750,7 +750,7 @@ def sweep_design(sweep: Sweep) -> pd.DataFrame:
 
 
 def _unevaluated_targets(variables: Sequence[str], targets: Sequence[Target]) -> list[dict]:
-    """``{"id", "description", "reason"}`` of each target a sweep keeping ``variables`` cannot evaluate, and why."""
+    """The definition and ``reason`` of each target a sweep keeping ``variables`` cannot evaluate (why not)."""
     kept, out = set(variables), []
     for t in targets:
         if not t.evaluable or not t.variable:
@@ -760,7 +760,7 @@ def _unevaluated_targets(variables: Sequence[str], targets: Sequence[Target]) ->
             if not missing:
                 continue
             why = "not kept in [outputs] variables: " + ", ".join(missing)
-        out.append({"id": t.id, "description": t.description, "reason": why})
+        out.append({**_target_dict(t), "reason": why})
     return out
 
 
@@ -1737,8 +1737,7 @@ def summarise(folder: str | Path) -> pd.DataFrame:
         rows.append(row)
         del q
     for d in extra.get("targets_not_evaluated", []):
-        rows.append({"id": d["id"], "description": d.get("description", ""), "runs": runs, "failed": failed,
-                     "evaluated": 0, "met": 0, "reason": d.get("reason", "")})
+        rows.append({**d, "runs": runs, "failed": failed, "evaluated": 0, "met": 0, "share_met": math.nan})
     columns = ["id", "description", "variable", "other_variable", "kind", "comparison", "threshold", "year",
                "base_year", "aggregate", "runs", "failed", "evaluated", "met", "share_met", *QUANTILES, "reason"]
     if not rows:  # no target kept: the run counts still go into the file

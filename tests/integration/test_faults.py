@@ -346,7 +346,9 @@ def test_summary_lists_the_targets_it_could_not_evaluate(inputs, tmp_path):
     for t in targets:
         if t.id in expected and t.evaluable and t.variable:
             missing = sorted(set(t.variables()) - kept)
-            assert missing[0] in skipped.set_index("id").loc[t.id, "reason"]
+            row = skipped.set_index("id").loc[t.id]
+            assert missing[0] in row["reason"]
+            assert (row["comparison"], float(row["threshold"]), int(row["year"])) == (t.comparison, t.threshold, t.year)
     text = format_summary(result.summary)
     assert "not evaluated:" in text and all(f"  {i}: " in text for i in expected)
 
