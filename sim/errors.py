@@ -1,5 +1,7 @@
 """One exception family: the library raises these, only ``sim.cli`` turns them into exit codes."""
 
+import signal
+
 
 class SimError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -40,7 +42,7 @@ class Interrupted(KeyboardInterrupt):
     ``exit_code`` is 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
     """
 
-    def __init__(self, message: str = "interrupted", signum: int = 2):
+    def __init__(self, message: str = "interrupted", signum: int = signal.SIGINT):
         super().__init__(message)
         self.signum = int(signum)
         self.exit_code = 128 + self.signum
