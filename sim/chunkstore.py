@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 
 from sim.errors import InputError
 
@@ -131,26 +130,31 @@ def verify_chunks(chunk_dir: Path, ranges: Sequence[tuple[int, int]], path_of) -
     return Verdict(todo, rejected)
 
 
-def design_sha256(frame: pd.DataFrame) -> str:
-    """SHA-256 of a design's content: its column names, then each column's values as 8-byte numbers."""
-    digest = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode("utf-8"))
-    for column in frame.columns:
-        values = frame[column].to_numpy()
-        digest.update(np.ascontiguousarray(values, dtype=np.int64 if column == "run_id" else np.float64).tobytes())
+def _column(table, name: str, dtype) -> np.ndarray:
+    return np.asarray(table.column(name).to_numpy(), dtype=dtype)
+
+
+def design_sha256(table) -> str:
+    """SHA-256 of a design's content (a pyarrow table): its column names, then each column's values as
+    8-byte numbers, a column at a time."""
+    digest = hashlib.sha256(json.dumps([str(c) for c in table.column_names]).encode("utf-8"))
+    for name in table.column_names:
+        values = _column(table, name, np.int64 if name == "run_id" else np.float64)
+        digest.update(np.ascontiguousarray(values).tobytes())
     return digest.hexdigest()
 
 
-def check_design(frame: pd.DataFrame, factors, runs: int, where: str) -> None:
-    """Refuse a design that is not ``runs`` rows of run ids ``0 .. runs-1`` with every value within its
-    factor's bounds (a grid factor: one of its values). ``where`` names the file in the message."""
+def check_design(table, factors, runs: int, where: str) -> None:
+    """Refuse a design (a pyarrow table) that is not ``runs`` rows of run ids ``0 .. runs-1`` with every
+    value within its factor's bounds (a grid factor: one of its values). ``where`` names the file."""
     names = [f.name for f in factors]
-    if list(frame.columns) != ["run_id", *names] or len(frame) != runs:
-        raise InputError(f"{where}: does not match the spec ({len(frame)} rows of {', '.join(map(str, frame.columns))}; "
-                         f"expected {runs} rows of run_id, {', '.join(names)})")
-    if not np.array_equal(frame["run_id"].to_numpy(), np.arange(runs)):
+    if list(table.column_names) != ["run_id", *names] or table.num_rows != runs:
+        raise InputError(f"{where}: does not match the spec ({table.num_rows} rows of "
+                         f"{', '.join(map(str, table.column_names))}; expected {runs} rows of run_id, {', '.join(names)})")
+    if not np.array_equal(_column(table, "run_id", np.int64), np.arange(runs)):
         raise InputError(f"{where}: run ids are not 0 to {runs - 1} in order")
     for f in factors:
-        values = frame[f.name].to_numpy(dtype=float)
+        values = _column(table, f.name, float)
         bad = np.flatnonzero(f.outside(values))
         if len(bad):
             k = int(bad[0])

@@ -740,13 +740,21 @@ def load_sweep(path: str | Path, model, *, search_dirs: Sequence[str | Path] | N
 
 def sweep_design(sweep: Sweep) -> pd.DataFrame:
     """The design of ``sweep``: one row per run (``run_id`` from 0), one column per factor."""
+    return _design_table(sweep).to_pandas()
+
+
+def _design_table(sweep: Sweep):
+    """The design of ``sweep`` as a pyarrow table (``run_id``, one column per factor), with no pandas copy."""
+    import pyarrow as pa
+
     if sweep.design is not None:
         matrix = np.asarray(sweep.design, dtype=float)
     else:
         matrix = design(sweep.factors, sweep.method, sweep.n, sweep.seed)
-    frame = pd.DataFrame(matrix, columns=sweep.factor_names)
-    frame.insert(0, "run_id", np.arange(len(frame), dtype=np.int64))
-    return frame
+    columns = {"run_id": np.arange(len(matrix), dtype=np.int64)}
+    columns.update({name: np.ascontiguousarray(matrix[:, j]) for j, name in enumerate(sweep.factor_names)})
+    del matrix
+    return pa.table(columns)
 
 
 def _unevaluated_targets(variables: Sequence[str], targets: Sequence[Target]) -> list[dict]:
@@ -1529,12 +1537,6 @@ def _target_dict(t: Target) -> dict:
                                        "threshold", "year", "base_year", "aggregate")}
 
 
-def _arrow(frame: pd.DataFrame):
-    import pyarrow as pa
-
-    return pa.Table.from_pandas(frame, preserve_index=False)
-
-
 def _read_design(folder: Path, sweep: Sweep, recorded: str | None, chunk_size: int) -> str:
     """Check (or draw and write) the design file; return its content hash (:func:`sim.chunkstore.design_sha256`).
 
@@ -1548,24 +1550,24 @@ def _read_design(folder: Path, sweep: Sweep, recorded: str | None, chunk_size: i
     import pyarrow.parquet as pq
 
     path = folder / CHUNKS / DESIGN
-    frame, why = None, "missing"
+    table, why = None, "missing"
     if path.is_file():
         try:
-            frame = pq.read_table(path).to_pandas()
-            why = None if recorded is None or design_sha256(frame) == recorded else "its content hash differs"
+            table = pq.read_table(path)
+            why = None if recorded is None or design_sha256(table) == recorded else "its content hash differs"
         except Exception as exc:  # a damaged file: pyarrow raises several kinds
-            frame, why = None, f"unreadable ({type(exc).__name__})"
+            table, why = None, f"unreadable ({type(exc).__name__})"
     if why is not None:
-        frame = sweep_design(sweep)
+        table = _design_table(sweep)
         if recorded is not None:
-            if design_sha256(frame) != recorded:
+            if design_sha256(table) != recorded:
                 raise InputError(f"{path}: {why}, and drawing the design again from the spec does not reproduce "
                                  "the recorded design hash; start a new --out")
             log.warning("%s: %s; drawn again from the seed (same hash as recorded)", path, why)
-    check_design(frame, sweep.factors, sweep.runs, str(path))
-    sha = design_sha256(frame)
+    check_design(table, sweep.factors, sweep.runs, str(path))
+    sha = design_sha256(table)
     if why is not None:
-        _write_parquet(path, _arrow(frame), row_group_size=chunk_size)
+        _write_parquet(path, table, row_group_size=chunk_size)
     return sha
 
 

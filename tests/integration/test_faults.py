@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from conftest import MODEL_FILE, REPO
@@ -196,12 +197,12 @@ def test_values_outside_the_bounds_never_run():
 
     factors = [Factor("a", lower=1.5, upper=4.0), Factor("g", values=(1.0, 2.0))]
     good = pd.DataFrame({"run_id": [0, 1], "a": [1.5, 4.0], "g": [2.0, 1.0]})
-    check_design(good, factors, 2, "design")
+    check_design(pa.Table.from_pandas(good), factors, 2, "design")
     for column, value in (("a", -5e136), ("a", 4.0000001), ("a", np.nan), ("g", 1.5)):
         bad = good.copy()
         bad.loc[1, column] = value
         with pytest.raises(InputError, match=f"of '{column}' lie outside"):
-            check_design(bad, factors, 2, "design")
+            check_design(pa.Table.from_pandas(bad), factors, 2, "design")
 
 
 # ------------------------------------------------------------------ manifest
