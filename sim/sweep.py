@@ -96,11 +96,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
+from sim.chunkstore import bytes_sha256, check_design, design_sha256, read_index, record_chunk, verify_chunks
 from sim.errors import InputError, Interrupted, ModelError, RunError, ScenarioError, SimError
 from sim.identity import (WORKER_COMPONENTS, IdentityError, calibration_sha256, changed_components, code_version,
                           describe_changes, numbers_identity, worker_components)
 from sim.results import MANIFEST, atomic_write_bytes, atomic_write_text, build_manifest, content_sha256, finish_manifest, to_json
-from sim.chunkstore import bytes_sha256, check_design, design_sha256, read_index, record_chunk, verify_chunks
 from sim.sampling import DISTRIBUTION_PARAMETERS, DISTRIBUTIONS, METHODS, SAMPLED_METHODS, Factor, design
 from sim.scenario import SCENARIO_DIR, LeverValue, Scenario, lever_problems, load_scenario, read_toml_file
 from sim.scenario import _num, _show  # message helpers shared with scenario files
