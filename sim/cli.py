@@ -709,6 +709,9 @@ def diagram_command(sectors: tuple[str, ...], out: str, highlight: str | None, s
         if note:
             click.echo(f"note: {note}")
         click.echo(f"{len(written)} files -> {out}")
+def _interrupted_text(exc: BaseException) -> str:
+    """One line for a stop by Ctrl-C or SIGTERM: the library's hint (e.g. rerun with --resume), or "interrupted"."""
+    return str(exc).strip() or "interrupted"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -718,15 +721,16 @@ def main(argv: list[str] | None = None) -> None:
     except SimError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(exc.exit_code) from None
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        raise SystemExit(130) from None
+    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt (and our Interrupted) into Abort
+        cause = exc.__cause__ or exc.__context__
+        click.echo(_interrupted_text(cause) if isinstance(cause, KeyboardInterrupt) else "aborted", err=True)
+        raise SystemExit(getattr(cause, "exit_code", 130)) from None
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        raise SystemExit(130) from None
+    except KeyboardInterrupt as exc:
+        click.echo(_interrupted_text(exc), err=True)
+        raise SystemExit(getattr(exc, "exit_code", 130)) from None
     if isinstance(code, int) and code:
         raise SystemExit(code)
 

@@ -1,5 +1,7 @@
 """One exception family: the library raises these, only ``sim.cli`` turns them into exit codes."""
 
+import signal
+
 
 class SimError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -36,3 +38,16 @@ class RunError(SimError):
 class ModelFileError(InputError, ModelError):
     """The model file given does not exist, is not a file or is not a Vensim model PySD can read: bad input
     (exit status 2), and a ModelError."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A command stopped by Ctrl-C (SIGINT) or SIGTERM; its text says how to continue.
+
+    A :class:`KeyboardInterrupt`, so that it stops a command as Ctrl-C does;
+    ``exit_code`` is 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
+    """
+
+    def __init__(self, message: str = "interrupted", signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum

@@ -856,7 +856,7 @@ class _Page:
         for folder in self.of("sweep"):
             summary = self.sweep(folder).summary
             rows = summary[summary["id"] == tid]
-            if rows.empty:
+            if rows.empty or not int(rows.iloc[0]["evaluated"]):  # a target the sweep could not evaluate
                 continue
             r = rows.iloc[0]
             kind = r.get("kind") or "level"

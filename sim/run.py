@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, RunError, ScenarioError
+from sim.identity import numbers_identity
 from sim.model import Model, load_model
 from sim.results import build_manifest, finish_manifest, run_files, write_run
 from sim.scenario import Scenario, load_scenario
@@ -158,6 +159,7 @@ def run_scenarios(
     for sc in scenarios:
         manifest = build_manifest(command or sys.argv, model.path, sc.resolved_dict(),
                                   extra={"scenario_file": str(sc.path), "scenario_chain": [str(p) for p in sc.chain]})
+        manifest["identity"] = numbers_identity(model, sc.resolved_dict(), targets)
         started = _time.perf_counter()
         ts = run_scenario(model, sc, final_time)
         seconds = _time.perf_counter() - started

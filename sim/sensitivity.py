@@ -105,6 +105,7 @@ from sim.sweep import (
     check_options,
     evaluate_chunk,
     execute_sweep,
+    sigterm_as_interrupt,
 )
 # The sweep files' own validators, messages and folder handling, so that both kinds of file read alike.
 from sim.sweep import _base as _base_name
@@ -1125,6 +1126,15 @@ def run_sensitivity(
     table and the one-at-a-time runs. Everything is checked before anything
     is written.
     """
+    with sigterm_as_interrupt():  # SIGTERM stops the runs and the analysis as Ctrl-C does
+        return _run_sensitivity(spec, out, model_path=model_path, method=method, n=n, second_order=second_order,
+                                time_resolved=time_resolved, workers=workers, scheduler=scheduler, resume=resume,
+                                chunk_size=chunk_size, progress=progress, command=command)
+
+
+def _run_sensitivity(spec, out, *, model_path, method, n, second_order, time_resolved, workers, scheduler, resume,
+                     chunk_size, progress, command) -> SensitivityResult:
+    """:func:`run_sensitivity`'s work, with SIGTERM turned into :class:`sim.errors.Interrupted`."""
     from sim.model import DEFAULT_MODEL, load_model
 
     started = time.perf_counter()

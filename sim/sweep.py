@@ -50,17 +50,21 @@ sweep folder::
     DIR/manifest.json           status running -> complete; spec, its SHA-256, seed, method, n
     DIR/chunks/design.parquet   while running: the design (run_id, one column per factor)
     DIR/chunks/chunk-00012.parquet   while running: one committed chunk (atomic)
+    DIR/chunks/index.jsonl      while running: per committed chunk, its run range and content hash
     DIR/experiments.parquet     run_id, one column per factor, error (null when the run is fine)
     DIR/outcomes.parquet        long: run_id, year, one column per kept variable
     DIR/target_values.parquet   run_id, one column per target id: the target's quantity
-    DIR/summary.csv             per target: share of runs meeting it, quantiles, failed runs
+    DIR/summary.csv             per target: share of runs meeting it, quantiles, failed runs; targets not evaluated, and why
 
 Each chunk file is written to a temporary name and renamed when the chunk is
 done, so after a crash or SIGKILL :func:`run_sweep` with ``resume=True``
 skips the finished chunks; the chunk partition, the design, the spec's
-SHA-256 (with its base scenario and the model) and the code version are fixed
-in the folder, and a resume with any of them changed is refused, so a
-resumed sweep ends with the same rows and values as an uninterrupted one. A run that raises or yields a NaN/inf is
+SHA-256 and the identity of the numbers (:mod:`sim.identity`: model,
+calibration applied, targets, runner code, base scenario) are fixed in the
+folder, and a resume with any of them changed is refused, naming what
+changed, so a resumed sweep ends with the same rows and values as an
+uninterrupted one. Committed chunks and the design are checked against their
+recorded hashes (:mod:`sim.chunkstore`) before they are trusted. A run that raises or yields a NaN/inf is
 recorded with its error in ``experiments.error`` and the sweep goes on.
 
 This module never prints and never exits.
@@ -71,8 +75,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import difflib
-import functools
-import hashlib
 import io
 import json
 import logging
@@ -80,6 +82,8 @@ import math
 import multiprocessing
 import os
 import shutil
+import signal
+import socket
 import sys
 import threading
 import time
@@ -92,7 +96,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
-from sim.errors import InputError, ModelError, RunError, ScenarioError, SimError
+from sim.chunkstore import bytes_sha256, check_design, design_sha256, read_index, record_chunk, verify_chunks
+from sim.errors import InputError, Interrupted, ModelError, RunError, ScenarioError, SimError
+from sim.identity import (WORKER_COMPONENTS, IdentityError, calibration_sha256, changed_components, code_version,
+                          describe_changes, numbers_identity, worker_components)
 from sim.results import MANIFEST, atomic_write_bytes, atomic_write_text, build_manifest, content_sha256, finish_manifest, to_json
 from sim.sampling import DISTRIBUTION_PARAMETERS, DISTRIBUTIONS, METHODS, SAMPLED_METHODS, Factor, design
 from sim.scenario import SCENARIO_DIR, LeverValue, Scenario, lever_problems, load_scenario, read_toml_file
@@ -124,6 +131,7 @@ __all__ = [
     "summarise",
     "format_summary",
     "is_sweep_folder",
+    "sigterm_as_interrupt",
     "read_sweep",
     "read_outcomes",
     "iter_chunks",
@@ -732,13 +740,36 @@ def load_sweep(path: str | Path, model, *, search_dirs: Sequence[str | Path] | N
 
 def sweep_design(sweep: Sweep) -> pd.DataFrame:
     """The design of ``sweep``: one row per run (``run_id`` from 0), one column per factor."""
+    return _design_table(sweep).to_pandas()
+
+
+def _design_table(sweep: Sweep):
+    """The design of ``sweep`` as a pyarrow table (``run_id``, one column per factor), with no pandas copy."""
+    import pyarrow as pa
+
     if sweep.design is not None:
         matrix = np.asarray(sweep.design, dtype=float)
     else:
         matrix = design(sweep.factors, sweep.method, sweep.n, sweep.seed)
-    frame = pd.DataFrame(matrix, columns=sweep.factor_names)
-    frame.insert(0, "run_id", np.arange(len(frame), dtype=np.int64))
-    return frame
+    columns = {"run_id": np.arange(len(matrix), dtype=np.int64)}
+    columns.update({name: np.ascontiguousarray(matrix[:, j]) for j, name in enumerate(sweep.factor_names)})
+    del matrix
+    return pa.table(columns)
+
+
+def _unevaluated_targets(variables: Sequence[str], targets: Sequence[Target]) -> list[dict]:
+    """The definition and ``reason`` of each target a sweep keeping ``variables`` cannot evaluate (why not)."""
+    kept, out = set(variables), []
+    for t in targets:
+        if not t.evaluable or not t.variable:
+            why = t.reason or "the model cannot evaluate it (targets file: evaluable = false)"
+        else:
+            missing = [v for v in t.variables() if v not in kept]
+            if not missing:
+                continue
+            why = "not kept in [outputs] variables: " + ", ".join(missing)
+        out.append({**_target_dict(t), "reason": why})
+    return out
 
 
 def _selected_targets(variables: Sequence[str], targets: Sequence[Target] | None = None) -> list[Target]:
@@ -775,6 +806,8 @@ class ChunkJob:
     final_time: float | None = None
     time_step: float | None = None
     code: str = ""
+    #: The client's worker components (:func:`sim.identity.worker_components`); a worker whose own differ refuses.
+    identity: dict | None = None
 
 
 @dataclass
@@ -789,56 +822,45 @@ class ChunkResult:
     errors: list
 
 
-@functools.lru_cache(maxsize=None)
-def code_version() -> str:
-    """What the numbers depend on besides the model: this module, the compiler, numpy and PySD.
-
-    Computed once per process. A worker whose version differs from the
-    sweep's refuses the chunk, so that machines with another install never
-    mix their numbers into a sweep (nor does a resume after an upgrade).
-    """
-    import pysd
-
-    import sim.compiler
-
-    digest = hashlib.sha256()
-    for module in (sim.compiler, sys.modules[__name__]):
-        digest.update(Path(module.__file__).read_bytes())
-    return f"{digest.hexdigest()[:16]}-numpy{np.__version__}-pysd{pysd.__version__}"
-
-
-_MODELS: dict[tuple[str, str], Any] = {}
+_MODELS: dict[tuple, Any] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def _compiled(model_path: str, sha: str):
-    """The compiled model with SHA-256 ``sha`` in this process (compiled or loaded from the cache once).
+def _compiled(model_path: str, sha: str) -> tuple[Any, dict]:
+    """The compiled model with SHA-256 ``sha`` in this process, and the calibrated defaults it applies.
 
     A worker on another machine may not have the file at ``model_path``; it
     then uses its own installed project's model if that has the same SHA-256.
+    The calibration file is read at each call (a small CSV) and is part of the
+    cache key, so that a worker always reports the constants it computes with.
     """
-    key = (model_path, sha)
-    cm = _MODELS.get(key)
-    if cm is not None:
-        return cm
-    from sim.model import DEFAULT_MODEL, file_sha256, load_model
+    from sim.model import DEFAULT_MODEL, file_sha256, load_model, read_calibration
 
+    candidates = list(dict.fromkeys([Path(model_path), DEFAULT_MODEL]))
+    found = next((c for c in candidates if c.is_file() and file_sha256(c) == sha), None)
+    if found is None:
+        raise ModelError(
+            f"no model file with SHA-256 {sha[:12]}... on this worker (looked at "
+            f"{' and '.join(map(str, candidates))}; was the model edited during the sweep?); "
+            "install the same version of the project on every machine")
+    calibration = read_calibration(found)
+    key = (str(found), sha, calibration_sha256(calibration))
     with _MODELS_LOCK:
-        cm = _MODELS.get(key)
-        if cm is not None:
-            return cm
-        candidates = list(dict.fromkeys([Path(model_path), DEFAULT_MODEL]))
-        for candidate in candidates:
-            if candidate.is_file() and file_sha256(candidate) == sha:
-                cm = load_model(candidate).compiled  # with the calibrated defaults
-                break
-        else:
-            raise ModelError(
-                f"no model file with SHA-256 {sha[:12]}... on this worker (looked at "
-                f"{' and '.join(map(str, candidates))}; was the model edited during the sweep?); "
-                "install the same version of the project on every machine")
-        _MODELS[key] = cm
-        return cm
+        if key not in _MODELS:
+            model = load_model(found)
+            _MODELS[key] = (model.compiled, dict(model.calibration))  # with the calibrated defaults
+        return _MODELS[key]
+
+
+def _check_worker(job: "ChunkJob", calibration: dict) -> None:
+    """Refuse a chunk this worker would compute with other inputs than the client's (:mod:`sim.identity`)."""
+    mine = worker_components(job.model_sha256, calibration)
+    changed = changed_components(job.identity, mine, WORKER_COMPONENTS)
+    if changed:
+        raise IdentityError(
+            f"a worker ({socket.gethostname()}, process {os.getpid()}) refused chunk {job.index}: it would compute "
+            f"with other inputs than the sweep's: {describe_changes(changed, job.identity, mine, 'sweep', 'worker')}; "
+            "install the same project, model and calibration on every machine")
 
 
 def _simulate(cm, job: ChunkJob, rows: np.ndarray):
@@ -894,9 +916,11 @@ def evaluate_chunk(job: ChunkJob) -> ChunkResult:
     every chunk alike.
     """
     if job.code and job.code != code_version():
-        raise ModelError(f"this worker runs other code ({code_version()}) than the process that started the sweep "
-                         f"({job.code}): install the same version of the project, numpy and PySD on every machine")
-    cm = _compiled(job.model_path, job.model_sha256)
+        raise IdentityError(f"this worker runs other code ({code_version()}) than the process that started the sweep "
+                            f"({job.code}): install the same version of the project, numpy and PySD on every machine")
+    cm, calibration = _compiled(job.model_path, job.model_sha256)
+    if job.identity:
+        _check_worker(job, calibration)
     m = job.stop - job.start
     variables, years, targets = list(job.variables), np.asarray(job.years, dtype=float), list(job.targets)
     outcomes = np.full((m, len(variables), len(years)), np.nan)
@@ -950,13 +974,14 @@ def _parquet_bytes(table) -> bytes:
     return buffer.getvalue()
 
 
-def _chunk_table(result: ChunkResult, design_rows: pd.DataFrame, sweep: Sweep, targets: Sequence[Target]):
+def _chunk_table(result: ChunkResult, factors: dict, sweep: Sweep, targets: Sequence[Target]):
+    """A chunk file's table: run ids, errors, the factors' values (``{name: array}``), target values, outcomes."""
     import pyarrow as pa
 
     columns = {"run_id": pa.array(np.arange(result.start, result.stop, dtype=np.int64)),
                "error": pa.array(result.errors, type=pa.string())}
     for name in sweep.factor_names:
-        columns[_F + name] = pa.array(design_rows[name].to_numpy(dtype=float))
+        columns[_F + name] = pa.array(np.asarray(factors[name], dtype=float))
     for k, t in enumerate(targets):
         columns[_T + t.id] = pa.array(result.target_values[:, k])
     for j, v in enumerate(sweep.variables):
@@ -1029,7 +1054,11 @@ class _Processes:
         return cf.wait(futures, return_when=cf.FIRST_COMPLETED)
 
     def close(self, cancel: bool = False):
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if cancel:  # stop the workers now, then wait for them: no process or semaphore outlives the sweep
+            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+                with contextlib.suppress(Exception):
+                    process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 
 class _Dask:
@@ -1040,13 +1069,23 @@ class _Dask:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - the extra is not installed
             raise InputError("--scheduler needs dask.distributed: pip install 'shuangta-sd[distributed]'") from exc
+        self.address = address
+        # distributed logs a lost scheduler as tracebacks on stderr; the sweep reports it as one error instead.
+        self._levels = {name: logging.getLogger(name).level for name in _DASK_LOGGERS}
+        for name in _DASK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         try:
-            self.client = Client(address, timeout=30, set_as_default=False)
+            self.client = Client(address, set_as_default=False)  # timeout: distributed.comm.timeouts.connect
         except (OSError, TimeoutError, ValueError) as exc:
+            self._restore_logs()
             raise InputError(f"cannot reach the dask scheduler at {address}: {exc}") from None
         threads = sum(self.client.nthreads().values()) or 1
         self.window = max(4, 2 * threads)
         self.sha = sha
+
+    def _restore_logs(self):
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
 
     def submit(self, job):
         return self.client.submit(evaluate_chunk, job, pure=False, key=f"sweep-{self.sha[:10]}-chunk-{job.index:05d}")
@@ -1058,14 +1097,25 @@ class _Dask:
             return wait(list(futures), return_when="FIRST_COMPLETED")
 
     def close(self, cancel: bool = False):
-        self.client.close()
+        with contextlib.suppress(Exception):
+            self.client.close()
+        self._restore_logs()
+
+
+#: Loggers of dask.distributed silenced while a sweep uses a cluster (their errors reach the sweep as exceptions).
+_DASK_LOGGERS = ("distributed", "distributed.client", "distributed.batched", "distributed.comm", "distributed.core",
+                 "distributed.utils", "tornado", "tornado.application")
+#: Exceptions by which dask.distributed says the scheduler is gone.
+_LOST_SCHEDULER = {"CommClosedError", "StreamClosedError", "FutureCancelledError", "FuturesCancelledError",
+                   "CancelledError"}
 
 
 def _is_fatal(exc: BaseException) -> bool:
     """Errors of the machinery or the set-up (stop the sweep) rather than of the runs (record them)."""
     if isinstance(exc, (InputError, ModelError, cf.BrokenExecutor, cf.CancelledError, OSError, MemoryError)):
         return True
-    return type(exc).__name__ in {"KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError"}
+    return type(exc).__name__ in {"KilledWorker", "CommClosedError", "FutureCancelledError", "FuturesCancelledError",
+                                  "CancelledError"}
 
 
 # --------------------------------------------------------------------------
@@ -1149,26 +1199,28 @@ def _claim_folder(folder: Path, resume: bool, kind: str, what: str, noun: str,
     return manifest
 
 
-def _prepare_folder(folder: Path, sweep: Sweep, sha: str, model_sha: str, resume: bool, chunk_size: int | None,
-                    code: str):
-    """Check what is in ``folder``; return ``(manifest or None, chunk size)``. Raises before writing anything."""
+def _prepare_folder(folder: Path, sweep: Sweep, sha: str, identity: dict, resume: bool, chunk_size: int | None):
+    """Check what is in ``folder``; return ``(manifest or None, chunk size)``. Raises before writing anything.
+
+    ``resume`` into a folder that does not exist is refused; so is a resume whose
+    :mod:`sim.identity` components or spec differ from the folder's, naming what changed.
+    """
+    if resume and not folder.exists():
+        raise InputError(f"{folder}: no such folder to resume; leave out --resume to start a new sweep there")
     manifest = _claim_folder(folder, resume, "sweep", "sweep", "sweep",
                              lambda m: (m.get("extra") or {}).get("kind") == "sweep")
     if manifest is None:
         return None, chunk_size or min(DEFAULT_CHUNK_SIZE, sweep.runs)
     stored = manifest["extra"]["sweep"]
-    if manifest.get("model", {}).get("sha256") != model_sha:
-        raise InputError(f"{folder}: the model changed since this sweep started (SHA-256 "
-                         f"{str(manifest.get('model', {}).get('sha256'))[:12]}... then, {model_sha[:12]}... now); "
-                         "resuming would mix two models: start a new --out")
+    changed = changed_components(manifest.get("identity"), identity)
+    if changed:
+        raise IdentityError(f"{folder}: cannot resume: {describe_changes(changed, manifest.get('identity'), identity)} "
+                            "changed since this sweep started; resuming would mix numbers computed from different "
+                            "inputs: restore them, or start a new --out")
     if stored.get("sha256") != sha:
-        raise InputError(f"{folder}: the sweep spec {sweep.path} (or its base scenario) changed since this sweep "
-                         f"started (spec SHA-256 {str(stored.get('sha256'))[:12]}... then, {sha[:12]}... now); "
-                         "resuming would mix two designs: start a new --out, or restore the spec")
-    if stored.get("code") != code:
-        raise InputError(f"{folder}: the program changed since this sweep started (code {stored.get('code')} then, "
-                         f"{code} now: sim.sweep, sim.compiler, numpy or PySD); resuming would mix numbers of two "
-                         "versions: start a new --out")
+        raise IdentityError(f"{folder}: the sweep spec {sweep.path} changed since this sweep "
+                            f"started (spec SHA-256 {str(stored.get('sha256'))[:12]}... then, {sha[:12]}... now); "
+                            "resuming would mix two designs: start a new --out, or restore the spec")
     stored_size = int(stored["chunk_size"])
     if chunk_size is not None and chunk_size != stored_size:
         raise InputError(f"{folder}: this sweep was started with --chunk-size {stored_size}; resume it with "
@@ -1176,29 +1228,23 @@ def _prepare_folder(folder: Path, sweep: Sweep, sha: str, model_sha: str, resume
     return manifest, stored_size
 
 
-def _pending(folder: Path, n_chunks: int, runs: int, chunk_size: int) -> list[int]:
-    """Chunks without a committed file; temporary files of a killed process are removed."""
-    import pyarrow.parquet as pq
+def _ranges(runs: int, n_chunks: int, chunk_size: int) -> list[tuple[int, int]]:
+    """Runs ``(start, stop)`` of each chunk."""
+    return [(i * chunk_size, min(runs, (i + 1) * chunk_size)) for i in range(n_chunks)]
 
+
+def _pending(folder: Path, n_chunks: int, runs: int, chunk_size: int) -> list[int]:
+    """Chunks to evaluate: no committed file, or a file that fails the index's checks (removed, with a warning).
+
+    Temporary files of a killed process are removed first.
+    """
     chunk_dir = folder / CHUNKS
     for stale in chunk_dir.glob(".*.tmp-*"):
         stale.unlink(missing_ok=True)
-    todo = []
-    for i in range(n_chunks):
-        path = _chunk_path(folder, i)
-        if not path.is_file():
-            todo.append(i)
-            continue
-        expected = min(runs, (i + 1) * chunk_size) - i * chunk_size
-        try:
-            rows = pq.read_metadata(path).num_rows
-        except Exception as exc:  # a damaged file: evaluate the chunk again
-            log.warning("%s: unreadable (%s); evaluating the chunk again", path, exc)
-            todo.append(i)
-            continue
-        if rows != expected:
-            raise InputError(f"{path}: has {rows} runs, expected {expected}; the folder does not match the spec")
-    return todo
+    verdict = verify_chunks(chunk_dir, _ranges(runs, n_chunks, chunk_size), lambda i: _chunk_path(folder, i))
+    for i, why in verdict.rejected.items():
+        log.warning("%s: %s; evaluating the chunk again", _chunk_path(folder, i), why)
+    return verdict.todo
 
 
 def _base_params(sweep: Sweep, step_times: np.ndarray) -> dict:
@@ -1289,14 +1335,35 @@ def execute_sweep(
         raise ModelError(f"the compiled model has no variable {missing[0]!r}")
     sha = sweep.sha256(model.sha256)
     folder = Path(folder)
-    manifest, size = _prepare_folder(folder, sweep, sha, model.sha256, resume, chunk_size, code)
-    setup = _Setup(folder, sweep, model, cm, manifest, size, sha, code, _selected_targets(sweep.variables))
-    cluster = _Dask(scheduler, sha) if scheduler is not None else None  # unreachable: refused before writing
+    every = load_targets()
+    identity = numbers_identity(model, sweep.base.resolved_dict(), every)
+    manifest, size = _prepare_folder(folder, sweep, sha, identity, resume, chunk_size)
+    setup = _Setup(folder, sweep, model, cm, manifest, size, sha, code, _selected_targets(sweep.variables, every),
+                   identity, _unevaluated_targets(sweep.variables, every))
+    with sigterm_as_interrupt():
+        cluster = _Dask(scheduler, sha) if scheduler is not None else None  # unreachable: refused before writing
+        try:
+            return _run(setup, cluster, workers, progress, command, started)
+        finally:
+            if cluster is not None:
+                cluster.close()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While a sweep runs, SIGTERM stops it as Ctrl-C does (:class:`sim.errors.Interrupted`, exit status 143)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted("terminated", signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
     try:
-        return _run(setup, cluster, workers, progress, command, started)
+        yield
     finally:
-        if cluster is not None:
-            cluster.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -1312,6 +1379,8 @@ class _Setup:
     sha: str
     code: str
     targets: list
+    identity: dict
+    unevaluated: list
 
 
 def _run(setup: _Setup, cluster, workers, progress, command, started) -> SweepResult:
@@ -1339,9 +1408,14 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
     folder, sweep, model, cm, manifest = setup.folder, setup.sweep, setup.model, setup.cm, setup.manifest
     size, sha, code, targets = setup.size, setup.sha, setup.code, setup.targets
     runs = sweep.runs
+    for stale in folder.glob(".*.tmp-*"):  # left by a process killed while consolidating
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
     if manifest is None:
         manifest = _new_manifest(command, model, sweep, sha, size, n_chunks, targets)
         manifest["extra"]["sweep"]["code"] = code
+        manifest["identity"] = setup.identity
+        manifest["extra"]["targets_not_evaluated"] = setup.unevaluated
     else:
         manifest["extra"].setdefault("resumes", []).append(
             {"at": pd.Timestamp.now(tz="UTC").isoformat(),
@@ -1349,7 +1423,11 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
         manifest["status"], manifest["error"] = "running", None
     _write_manifest(folder, manifest)
     (folder / CHUNKS).mkdir(exist_ok=True)
-    frame = _read_design(folder, sweep)
+    design_sha = _read_design(folder, sweep, manifest["extra"]["sweep"].get("design_sha256"), size)
+    design_rows = DesignRows(folder / CHUNKS / DESIGN, sweep.factor_names)
+    if manifest["extra"]["sweep"].get("design_sha256") != design_sha:
+        manifest["extra"]["sweep"]["design_sha256"] = design_sha
+        _write_manifest(folder, manifest)
     todo = _pending(folder, n_chunks, runs, size)
     done_runs = runs - sum(min(runs, (i + 1) * size) - i * size for i in todo)
     log.info("%s: %d runs in %d chunks of %d; %d chunks to evaluate", sweep.name, runs, n_chunks, size, len(todo))
@@ -1358,12 +1436,13 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
 
     def job(i: int) -> ChunkJob:
         start, stop = i * size, min(runs, (i + 1) * size)
-        rows = frame.iloc[start:stop]
+        rows = design_rows.read(start, stop)
         return ChunkJob(
             index=i, start=start, stop=stop, model_path=model_file, model_sha256=model.sha256, base=base,
-            factors={f: rows[f].to_numpy(dtype=float) for f in sweep.factor_names},
+            factors=rows,
             variables=tuple(sweep.variables), years=tuple(sweep.years), targets=tuple(targets),
             final_time=sweep.final_time, time_step=sweep.time_step, code=code,
+            identity={k: setup.identity["components"][k] for k in WORKER_COMPONENTS},
         )
 
     executor = None
@@ -1376,7 +1455,7 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
                 count = min(workers if workers is not None else (os.cpu_count() or 1), len(todo))
                 executor = _Inline() if count <= 1 else _Processes(count, model_file, model.sha256)
             phase = time.perf_counter()
-            _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar)
+            _evaluate_all(executor, todo, job, sweep, targets, folder, bar)
             if executor is not cluster:  # the cluster's client is closed by run_sweep
                 executor.close()
             executor = None
@@ -1392,14 +1471,20 @@ def _evaluate_and_write(setup: _Setup, cluster, workers, progress, command, star
         manifest["extra"]["runs"] = {"total": runs, "ok": runs - failed, "failed": failed}
         finish_manifest(manifest, "complete")
         _write_manifest(folder, manifest)
-    except KeyboardInterrupt:
-        _stop(executor, manifest, folder, "interrupted", "interrupted; finished chunks are kept: rerun with --resume")
-        raise
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        word = "terminated (SIGTERM)" if signum == getattr(signal, "SIGTERM", None) else "interrupted"
+        hint = f"{word}; finished chunks are kept in {folder}: rerun with --resume to continue"
+        _stop(executor, manifest, folder, "interrupted", hint)
+        raise Interrupted(hint, signum) from None
     except SimError as exc:
         _stop(executor, manifest, folder, "failed", str(exc))
         raise
     except Exception as exc:
         _stop(executor, manifest, folder, "failed", _error_text(exc))
+        if isinstance(executor, _Dask) and type(exc).__name__ in _LOST_SCHEDULER:
+            raise RunError(f"lost the dask scheduler at {executor.address} ({type(exc).__name__}); finished chunks "
+                           f"are kept in {folder / CHUNKS}: rerun with --resume when the cluster is back") from None
         raise RunError(f"sweep stopped: {_error_text(exc)}; finished chunks are kept in {folder / CHUNKS}: "
                        "rerun with --resume") from exc
     finally:
@@ -1440,7 +1525,7 @@ def _new_manifest(command, model, sweep: Sweep, sha: str, size: int, n_chunks: i
 
 def _stop(executor, manifest: dict, folder: Path, status: str, error: str) -> None:
     if executor is not None and not isinstance(executor, _Dask):
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(BaseException):
             executor.close(cancel=True)
     with contextlib.suppress(Exception):
         finish_manifest(manifest, status, error)
@@ -1452,27 +1537,77 @@ def _target_dict(t: Target) -> dict:
                                        "threshold", "year", "base_year", "aggregate")}
 
 
-def _arrow(frame: pd.DataFrame):
-    import pyarrow as pa
+def _read_design(folder: Path, sweep: Sweep, recorded: str | None, chunk_size: int) -> str:
+    """Check (or draw and write) the design file; return its content hash (:func:`sim.chunkstore.design_sha256`).
 
-    return pa.Table.from_pandas(frame, preserve_index=False)
-
-
-def _read_design(folder: Path, sweep: Sweep) -> pd.DataFrame:
+    A new sweep draws the design and writes it, one row group per chunk. On
+    resume the file must hash to ``recorded``; a missing, unreadable or
+    damaged file is drawn again from the seed, which must reproduce
+    ``recorded`` (else the resume is refused). Either way no value outside
+    its factor's bounds reaches a run. The design is not kept in memory:
+    chunks read their rows from the file (:class:`DesignRows`).
+    """
     import pyarrow.parquet as pq
 
     path = folder / CHUNKS / DESIGN
-    if not path.is_file():  # a new sweep, or killed before the design was committed: draw it (same seed, same design)
-        frame = sweep_design(sweep)
-        atomic_write_bytes(path, _parquet_bytes(_arrow(frame)))
-        return frame
-    frame = pq.read_table(path).to_pandas()
-    if list(frame.columns) != ["run_id", *sweep.factor_names] or len(frame) != sweep.runs:
-        raise InputError(f"{path}: does not match the sweep spec; start a new --out")
-    return frame
+    table, why = None, "missing"
+    if path.is_file():
+        try:
+            table = pq.read_table(path)
+            why = None if recorded is None or design_sha256(table) == recorded else "its content hash differs"
+        except Exception as exc:  # a damaged file: pyarrow raises several kinds
+            table, why = None, f"unreadable ({type(exc).__name__})"
+    if why is not None:
+        table = _design_table(sweep)
+        if recorded is not None:
+            if design_sha256(table) != recorded:
+                raise InputError(f"{path}: {why}, and drawing the design again from the spec does not reproduce "
+                                 "the recorded design hash; start a new --out")
+            log.warning("%s: %s; drawn again from the seed (same hash as recorded)", path, why)
+    check_design(table, sweep.factors, sweep.runs, str(path))
+    sha = design_sha256(table)
+    if why is not None:
+        _write_parquet(path, table, row_group_size=chunk_size)
+    return sha
 
 
-def _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar) -> None:
+def _write_parquet(path: Path, table, **options) -> None:
+    """Write a parquet file atomically, straight to disk (a temporary name, fsync, rename)."""
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        pq.write_table(table, tmp, **options)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class DesignRows:
+    """Rows ``start .. stop - 1`` of a design file's factor columns, read from the row groups that hold them."""
+
+    def __init__(self, path: Path, names: Sequence[str]):
+        import pyarrow.parquet as pq
+
+        self.file = pq.ParquetFile(path)
+        self.names = list(names)
+        sizes = [self.file.metadata.row_group(g).num_rows for g in range(self.file.num_row_groups)]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    def read(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """``{factor: values}`` of runs ``start .. stop - 1``."""
+        import pyarrow as pa
+
+        groups = [g for g in range(len(self.offsets) - 1) if self.offsets[g] < stop and self.offsets[g + 1] > start]
+        table = pa.concat_tables([self.file.read_row_group(g, columns=self.names) for g in groups])
+        table = table.slice(start - int(self.offsets[groups[0]]), stop - start)
+        return {n: table.column(n).to_numpy().astype(float, copy=False) for n in self.names}
+
+
+def _evaluate_all(executor, todo, job, sweep, targets, folder, bar) -> None:
     """Submit chunks (at most ``executor.window`` at a time), commit each as it finishes."""
     queue = iter(todo)
     pending: dict = {}
@@ -1497,8 +1632,12 @@ def _evaluate_all(executor, todo, job, frame, sweep, targets, folder, bar) -> No
                     raise
                 log.warning("chunk %d failed: %s", j.index, _error_text(exc))
                 result = _failed_result(j, exc, len(sweep.variables), len(sweep.years), len(targets))
-            table = _chunk_table(result, frame.iloc[j.start:j.stop], sweep, targets)
-            atomic_write_bytes(_chunk_path(folder, j.index), _parquet_bytes(table))
+            table = _chunk_table(result, j.factors, sweep, targets)
+            data = _parquet_bytes(table)
+            # The index line first: a kill between the two leaves a line without a file (evaluated again), never
+            # a file without its line.
+            record_chunk(folder / CHUNKS, j.index, j.start, j.stop, bytes_sha256(data))
+            atomic_write_bytes(_chunk_path(folder, j.index), data)
             if bar is not None:
                 bar.update(j.stop - j.start)
             log.debug("chunk %d committed (runs %d-%d)", j.index, j.start, j.stop - 1)
@@ -1524,9 +1663,14 @@ def _consolidate(folder: Path, sweep: Sweep, targets: Sequence[Target], n_chunks
     tmp = {name: folder / f".{name}.tmp-{os.getpid()}" for name in schemas}
     writers = {name: pq.ParquetWriter(tmp[name], schemas[name]) for name in schemas}
     years = np.asarray(sweep.years, dtype=np.int64)
+    index = read_index(folder / CHUNKS)
     try:
         for i in range(n_chunks):
-            table = pq.read_table(_chunk_path(folder, i))
+            data = _chunk_path(folder, i).read_bytes()
+            if bytes_sha256(data) != (index.get(i) or {}).get("sha256"):
+                raise RunError(f"{_chunk_path(folder, i)}: changed since it was committed (its content hash differs "
+                               "from the index); rerun with --resume to evaluate it again")
+            table = pq.read_table(pa.BufferReader(data))
             run_id = table.column("run_id").to_numpy()
             writers[EXPERIMENTS].write_table(pa.table(
                 {"run_id": run_id, **{n: table.column(_F + n) for n in names}, "error": table.column("error")},
@@ -1538,7 +1682,7 @@ def _consolidate(folder: Path, sweep: Sweep, targets: Sequence[Target], n_chunks
                 block = np.column_stack([table.column(_outcome_column(v, y)).to_numpy() for y in sweep.years])
                 long[v] = block.reshape(-1)
             writers[OUTCOMES].write_table(pa.table(long, schema=schemas[OUTCOMES]))
-            del table, long
+            del table, long, data
         for w in writers.values():
             w.close()
         for name, path in tmp.items():
@@ -1562,33 +1706,42 @@ def summarise(folder: str | Path) -> pd.DataFrame:
     whose target quantity is defined), ``met`` and ``share_met`` (=
     met / evaluated), and the quantiles ``q05 .. q95`` of the quantity over the
     evaluated runs (a level in the target year, a growth rate, or a rate
-    difference, as in ``targets.csv`` of a single run).
+    difference, as in ``targets.csv`` of a single run). Then one row per
+    target the sweep could not evaluate (``evaluated`` 0), with ``reason``
+    saying why (its variables were not kept, or the model cannot evaluate it).
+
+    Memory: the error column, then one target's column at a time (8 bytes a run).
     """
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     folder = Path(folder)
     manifest = _read_manifest(folder) or {}
-    rows_def = (manifest.get("extra") or {}).get("targets", [])
-    errors = pq.read_table(folder / EXPERIMENTS, columns=["error"]).column("error").to_pandas()
-    ok = errors.isna().to_numpy()
+    extra = manifest.get("extra") or {}
+    rows_def = extra.get("targets", [])
+    ok = pc.is_null(pq.read_table(folder / EXPERIMENTS, columns=["error"]).column("error")).to_numpy(
+        zero_copy_only=False)
     runs, failed = len(ok), int((~ok).sum())
-    values = pq.read_table(folder / TARGET_VALUES).to_pandas() if rows_def else pd.DataFrame()
+    values = pq.ParquetFile(folder / TARGET_VALUES) if rows_def else None
     rows = []
     for d in rows_def:
         target = Target(id=d["id"], description=d["description"], description_zh="", section="", variable=d["variable"],
                         year=d["year"], kind=d["kind"], comparison=d["comparison"], threshold=d["threshold"],
                         arithmetic="", evaluable=True, base_year=d["base_year"], other_variable=d["other_variable"],
                         aggregate=d["aggregate"])
-        q = values[d["id"]].to_numpy(dtype=float)[ok]
+        q = values.read(columns=[d["id"]]).column(0).to_numpy(zero_copy_only=False).astype(float)[ok]
         q = q[np.isfinite(q)]
         met = int(target_met(target, q).sum())
         row = {**d, "runs": runs, "failed": failed, "evaluated": len(q), "met": met,
-               "share_met": met / len(q) if len(q) else math.nan}
+               "share_met": met / len(q) if len(q) else math.nan, "reason": ""}
         qs = np.quantile(q, list(QUANTILES.values())) if len(q) else [math.nan] * len(QUANTILES)
         row.update(dict(zip(QUANTILES, (float(x) for x in qs))))
         rows.append(row)
+        del q
+    for d in extra.get("targets_not_evaluated", []):
+        rows.append({**d, "runs": runs, "failed": failed, "evaluated": 0, "met": 0, "share_met": math.nan})
     columns = ["id", "description", "variable", "other_variable", "kind", "comparison", "threshold", "year",
-               "base_year", "aggregate", "runs", "failed", "evaluated", "met", "share_met", *QUANTILES]
+               "base_year", "aggregate", "runs", "failed", "evaluated", "met", "share_met", *QUANTILES, "reason"]
     if not rows:  # no target kept: the run counts still go into the file
         rows = [{"id": "", "runs": runs, "failed": failed, "evaluated": 0, "met": 0}]
     summary = pd.DataFrame(rows, columns=columns)
@@ -1596,13 +1749,22 @@ def summarise(folder: str | Path) -> pd.DataFrame:
     return summary
 
 
+def _not_evaluated(summary: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(id, reason)`` of the summary's rows for targets the sweep could not evaluate."""
+    if "reason" not in summary.columns:
+        return []
+    reasons = summary["reason"].fillna("").astype(str)
+    return [(str(i), r) for i, r in zip(summary["id"], reasons) if r and isinstance(i, str) and i]
+
+
 def format_summary(summary: pd.DataFrame, width: int = 46) -> str:
     """Plain-text table of a sweep summary: target, share of runs meeting it, median and 90 % range."""
     from sim.targets import format_number
 
     body = []
+    skipped = _not_evaluated(summary)
     for r in summary.to_dict("records"):
-        if not r.get("id"):
+        if not r.get("id") or not isinstance(r.get("id"), str) or r["id"] in dict(skipped):
             continue
         kind = r.get("kind") or "level"
         desc = " ".join(str(r.get("description", "")).split())
@@ -1616,14 +1778,15 @@ def format_summary(summary: pd.DataFrame, width: int = 46) -> str:
             f"{r.get('comparison', '')} {format_number(r.get('threshold'), kind)}",
         ])
     header = ["id", "target", "met in", "median", "5 %–95 %", "threshold"]
+    tail = ["", "not evaluated:", *(f"  {i}: {why}" for i, why in skipped)] if skipped else []
     if not body:
-        return "no target's variables were kept"
+        return "\n".join(["no target's variables were kept", *tail[1:]])
     widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
 
     def line(cells):
         return "  ".join(c.rjust(w) if i in (2, 3, 4) else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
-    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(b) for b in body)])
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(b) for b in body), *tail])
 
 
 # --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,6 +32,9 @@ from sim.errors import InputError
 
 #: The targets file shipped with the package.
 DEFAULT_TARGETS = Path(__file__).resolve().parent / "data" / "targets.toml"
+#: Environment variable naming another targets file to use instead of :data:`DEFAULT_TARGETS`
+#: (e.g. a copy in a test's temporary folder).
+TARGETS_ENV = "SHUANGTA_TARGETS"
 
 KINDS = ("level", "growth", "growth_vs")
 COMPARISONS = (">=", "<=", ">", "<")
@@ -215,13 +219,19 @@ def _check_entry(entry, index: int) -> tuple[Target | None, list[str]]:
     )
 
 
+def targets_file() -> Path:
+    """The targets file read by default: ``$SHUANGTA_TARGETS`` when set, else the one shipped in ``sim/data``."""
+    env = os.environ.get(TARGETS_ENV)
+    return Path(env) if env else DEFAULT_TARGETS
+
+
 def load_targets(path: str | Path | None = None) -> list[Target]:
-    """Read and check a targets file (default: the one shipped in ``sim/data``).
+    """Read and check a targets file (default: :func:`targets_file`).
 
     Every problem in the file is reported at once in one
     :class:`~sim.errors.InputError` naming the file and each target id.
     """
-    path = Path(path) if path is not None else DEFAULT_TARGETS
+    path = Path(path) if path is not None else targets_file()
     data = read_toml(path, "targets file")
 
     problems: list[str] = []

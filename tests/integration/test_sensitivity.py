@@ -20,6 +20,9 @@ import pytest
 
 from conftest import REPO
 from sim.errors import InputError
+from sim.identity import numbers_identity
+from sim.model import load_model
+from sim.scenario import load_scenario
 from sim.sensitivity import (
     CONF_THRESHOLD,
     is_sensitivity_folder,
@@ -138,6 +141,9 @@ def test_folder_files_and_manifest(sobol):
     assert settings["salib_problem"]["dists"] == ["unif"] * 4
     assert [m["name"] for m in settings["metrics"]] == ["Y 2025", "Level growth"]
     assert manifest["extra"]["runs"] == {"total": 40960, "ok": 40960, "failed": 0}
+    model = load_model(MODEL)
+    base = load_scenario(DATA / "ishigami_base.toml", model)
+    assert manifest["identity"] == numbers_identity(model, base.resolved_dict())
     columns = list(pd.read_csv(folder / "indices.csv").columns)
     assert columns == ["metric", "factor", "S1", "S1_conf", "ST", "ST_conf", "other_factor", "S2", "S2_conf"]
 

@@ -95,3 +95,15 @@ def test_grid_first_factor_slowest():
     rows = grid_design([Factor("a", values=(1.0, 2.0)), Factor("b", values=(10.0, 20.0, 30.0))])
     assert rows.tolist() == [[1, 10], [1, 20], [1, 30], [2, 10], [2, 20], [2, 30]]
     np.testing.assert_array_equal(design([Factor("a", values=(1.0, 2.0))], "grid"), [[1.0], [2.0]])
+
+
+@pytest.mark.parametrize("n,seed", [(1, 0), (1000, 3), (70_000, 20210314)])
+def test_lhs_design_equals_scipys_sample_through_the_inverse_cdfs(n, seed):
+    # sample_design draws the Latin hypercube in blocks to save memory; SciPy's whole draw is the reference.
+    factors = [Factor("u", lower=0.5, upper=2.5), Factor("n", lower=0.3, upper=0.5, distribution="normal",
+                                                         params={"mean": 0.4, "sd": 0.05}),
+               Factor("t", lower=0.3, upper=1.2, distribution="triangular", params={"mode": 1.0}),
+               Factor("l", lower=0.02, upper=0.15, distribution="lognormal", params={"median": 0.08, "sigma": 0.4})]
+    u = unit_sample("lhs", n, len(factors), seed)
+    expected = np.column_stack([f.ppf(u[:, j]) for j, f in enumerate(factors)])
+    assert np.array_equal(sample_design(factors, "lhs", n, seed), expected)
