@@ -813,11 +813,11 @@ class _Page:
         for key, tid in (("q_industry", INDUSTRY), ("q_income", INCOME)):
             answer, evidence = self.target_evidence(tid)
             out.append(f"<h3>{_h(self.t(key))}</h3>")
-            out.append(f'<p class="answer"><strong>{_h(self.t("answer"))}:</strong> {_h(answer)}</p>')
+            out.append(f'<p class="answer"><strong>{_h(self.t("answer"))}:</strong> {_h(self.explain(answer))}</p>')
             out.append(self.bullets(evidence))
         answer, evidence = self.conflict_evidence()
         out.append(f"<h3>{_h(self.t('q_conflict'))}</h3>")
-        out.append(f'<p class="answer"><strong>{_h(self.t("answer"))}:</strong> {_h(answer)}</p>')
+        out.append(f'<p class="answer"><strong>{_h(self.t("answer"))}:</strong> {_h(self.explain(answer))}</p>')
         out.append(self.bullets(evidence))
         return "".join(out)
 

@@ -309,9 +309,6 @@ def test_a_value_in_the_calibration_file_reaches_every_run(tmp_path):
 # --------------------------------------------------------------------------- the stored backcast
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Issue #12 removed the fitted Industrial contraction 2016-2018 event (a missing mechanism, not a documented "
-    "shock): the current model's backcast MAPE is 6.0 %; model v2 must supply the mechanism."))
 def test_stored_backcast_reproduces_the_plans_2020_figures_within_5_percent():
     """Issue #7: from the 2015 state the model reproduces the plan's 2020 figures within 5 % MAPE."""
     from sim.checks import check_behaviour

@@ -235,7 +235,7 @@ def test_targets_met_in_some_runs(small_sweep, model, tmp_path):
         assert r["factor"] not in scenario.levers and r["factor"] in text  # a condition, in a comment
     # the midpoint check equals an independent run of the written scenario
     ts = run_scenario(model, scenario)
-    assert ts.loc[2025.0, "Fixed Asset Investment"] == pytest.approx(result.check["runs"]["scenario"]["values"]["T5"],
+    assert ts.loc[2025.0, "Fixed Asset Investment Current Prices"] == pytest.approx(result.check["runs"]["scenario"]["values"]["T5"],
                                                                      rel=1e-9)
 
 
