@@ -53,7 +53,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, RunError
-from sim.history import CalibrationSpec, HistoryRunner, history_sha256, load_spec, model_values
+from sim.history import (CalibrationSpec, HistoryRunner, history_sha256, load_spec, model_values, model_variable,
+                         with_model_variables)
 from sim.identification import fisher, strong_correlations, unit_intervals
 from sim.model import DEFAULT_MODEL, calibration_file, file_sha256
 
@@ -121,12 +122,12 @@ class Objective:
 
     def __init__(self, runner: HistoryRunner, fixed: dict | None = None):
         self.runner = runner
-        self.obs = runner.spec.observations()
+        self.obs = with_model_variables(runner.spec.observations(), runner.compiled.variables)
         self.data = self.obs["value"].to_numpy(dtype=float)
         self.sqrt_w = np.sqrt(self.obs["weight"].to_numpy(dtype=float))
         self.lower = np.array([f.lower for f in runner.free])
         self.upper = np.array([f.upper for f in runner.free])
-        self.columns = sorted(set(self.obs["variable"]))
+        self.columns = sorted(set(self.obs["model_variable"]))
         self.fixed = dict(fixed or {})   # index -> value in z units, held during a fit
         self.evaluations = 0
 
@@ -407,7 +408,9 @@ def calibrate(spec: CalibrationSpec | str | Path, model_path: str | Path = DEFAU
     info, correlation = fisher(J_final, fit.data_error, obj.lower, obj.upper, x_final, names)
 
     # 4. statistics and outputs
-    columns = set(spec.file.series) | (set(_BACKCAST_EXTRA) & set(runner.compiled.variables))
+    names = set(runner.compiled.variables)
+    columns = ({model_variable(v, "current", names) for v in spec.file.series} | set(spec.file.series)
+               | (set(_BACKCAST_EXTRA) & names))
     run = runner.run(x_final[None, :], columns=sorted(columns))
     backcast = run.member(0)
     comparison = _comparison(spec, run)
@@ -461,6 +464,7 @@ def _comparison(spec: CalibrationSpec, run) -> pd.DataFrame:
     last = float(run.times[-1])
     rows = rows[rows["year"] <= last].reset_index(drop=True)
     rows["weight"] = rows["variable"].map(spec.file.series).astype(float)
+    rows = with_model_variables(rows, run.values.keys())
     rows["model"] = model_values(run, rows)[0]
     rows = rows.rename(columns={"value": "data"})
     rows["rel_error"] = (rows["model"] - rows["data"]) / rows["data"]

@@ -536,10 +536,13 @@ def _baseline_out_of_sample(model_path, spec, oos) -> list[str]:
     levers = scenario_levers("baseline", model)
     steps = cm.step_times(final_time=last)
     params = {n: (v.at(steps) if v.is_series else v.value) for n, v in levers.items()}
-    run = cm.run(params=params, return_columns=sorted(set(oos["variable"])), final_time=last)
+    from sim.history import with_model_variables
+
+    oos = with_model_variables(oos, cm.variables)
+    run = cm.run(params=params, return_columns=sorted(set(oos["model_variable"])), final_time=last)
     out = []
     for r in oos.itertuples(index=False):
-        value = float(run.values[r.variable][0, year_index(run.times, r.year)])
+        value = float(run.values[r.model_variable][0, year_index(run.times, r.year)])
         out.append(f"2020-start baseline {r.variable} {r.year}: expected {r.data:g}, model {value:.4g} "
                    f"({(value - r.data) / r.data:+.1%})")
     return out

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.history import CUTOFF_YEAR, HISTORY_FILE, load_history, model_values
+from sim.history import CUTOFF_YEAR, HISTORY_FILE, load_history, model_values, with_model_variables
 from sim.model import DEFAULT_MODEL, load_model
 from sim.scenario import SCENARIO_DIR, load_scenario
 
@@ -83,10 +83,11 @@ def band_factors(model) -> pd.DataFrame:
 
 
 def out_of_sample_rows(history: pd.DataFrame, variables) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """District ``out_of_sample`` figures split into those with a model variable and the rest."""
+    """District ``out_of_sample`` figures split into those with a model variable and the rest; the first
+    get the ``model_variable`` of their price basis (:func:`sim.history.with_model_variables`)."""
     h = history[(history["kind"] == "out_of_sample") & (history["scope"] == "district")]
     known = h["variable"].isin(set(variables))
-    return h[known].reset_index(drop=True), h[~known].reset_index(drop=True)
+    return with_model_variables(h[known], variables).reset_index(drop=True), h[~known].reset_index(drop=True)
 
 
 def model_figures(result, rows: pd.DataFrame) -> np.ndarray:
@@ -98,7 +99,8 @@ def model_figures(result, rows: pd.DataFrame) -> np.ndarray:
         out[:, level] = model_values(result, rows[level])
     for k in np.flatnonzero(~level):
         row = rows.iloc[k]
-        pair = pd.DataFrame({"variable": [row["variable"]] * 2, "year": [row["year"] - 1, row["year"]],
+        name = row["model_variable"] if "model_variable" in row else row["variable"]
+        pair = pd.DataFrame({"variable": [name] * 2, "year": [row["year"] - 1, row["year"]],
                              "first_year": [row["year"] - 1, row["year"]]})
         before, now = model_values(result, pair).T
         out[:, k] = now / before - 1
@@ -118,7 +120,8 @@ def compare(rows: pd.DataFrame, central: np.ndarray, ensemble: np.ndarray, band=
     members = np.vstack([np.atleast_2d(ensemble), central[None, :]])
     low, high = np.nanquantile(members, band[0], axis=0), np.nanquantile(members, band[1], axis=0)
     level = (rows["measure"] == "level").to_numpy()
-    table = rows[["variable", "year", "first_year", "measure", "unit", "price_basis", "source"]].copy()
+    keep = ["variable", "year", "first_year", "measure", "unit", "price_basis", "source"]
+    table = rows[keep + (["model_variable"] if "model_variable" in rows else [])].copy()
     table.insert(4, "figure", data)
     table.insert(5, "model", central)
     table.insert(6, "error", central - data)
@@ -200,7 +203,7 @@ def hindcast(scenario: str | Path = ACTUAL_SCENARIO, model_path: str | Path = DE
     steps = cm.step_times(final_time=spec.final_time, time_step=spec.time_step)
     params = {k: (np.asarray(v, dtype=float)[None, :] if isinstance(v, np.ndarray) else v)
               for k, v in spec.params.items()}
-    columns = sorted(set(rows["variable"]))
+    columns = sorted(set(rows["model_variable"]))
     central_run = cm.run(params=params, n=1, return_columns=model.outputs, final_time=spec.final_time,
                          time_step=spec.time_step)
     factors = band_factors(model)
@@ -243,7 +246,9 @@ def plot_variable(result: HindcastResult, variable: str) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    b = result.band[result.band["variable"] == variable]
+    mapped = result.table.loc[result.table["variable"] == variable]
+    band_name = mapped["model_variable"].iloc[0] if "model_variable" in mapped and len(mapped) else variable
+    b = result.band[result.band["variable"] == band_name]
     t = result.table[(result.table["variable"] == variable) & (result.table["measure"] == "level")]
     g = result.table[(result.table["variable"] == variable) & (result.table["measure"] == "growth")]
     fig, ax = plt.subplots(figsize=(5.2, 3.2))

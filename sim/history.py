@@ -543,12 +543,31 @@ class HistoryRunner:
                                  final_time=self.final_time, time_step=self.time_step)
 
 
+def model_variable(variable: str, price_basis: str, names) -> str:
+    """The model variable a history figure is compared with: for a figure in current prices, the model's
+    current-price counterpart (``<variable> Current Prices`` or ``Nominal <variable>``) when it has one."""
+    if price_basis == "current":
+        for candidate in (f"{variable} Current Prices", f"Nominal {variable}"):
+            if candidate in names:
+                return candidate
+    return variable
+
+
+def with_model_variables(rows: pd.DataFrame, names) -> pd.DataFrame:
+    """``rows`` with a ``model_variable`` column (see :func:`model_variable`)."""
+    rows = rows.copy()
+    basis = rows["price_basis"] if "price_basis" in rows else pd.Series("", index=rows.index)
+    rows["model_variable"] = [model_variable(v, str(b), set(names)) for v, b in zip(rows["variable"], basis)]
+    return rows
+
+
 def model_values(result, rows: pd.DataFrame) -> np.ndarray:
-    """The model's counterpart of each history row: (N, R). Sums over ``first_year..year`` for sums."""
+    """The model's counterpart of each history row: (N, R). Sums over ``first_year..year`` for sums.
+    A row's ``model_variable`` (:func:`with_model_variables`) names the model variable when given."""
     times = np.round(np.asarray(result.times, dtype=float), 6)
     out = np.empty((result.n, len(rows)))
     for k, row in enumerate(rows.itertuples(index=False)):
-        series = result.values[row.variable]
+        series = result.values[getattr(row, "model_variable", row.variable)]
         years = np.arange(row.first_year, row.year + 1, dtype=float)
         idx = [int(np.flatnonzero(np.isclose(times, y))[0]) if np.isclose(times, y).any() else -1 for y in years]
         if min(idx) < 0:
