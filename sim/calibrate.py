@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, RunError
-from sim.history import (CalibrationSpec, HistoryRunner, history_sha256, load_spec, model_values, model_variable,
+from sim.history import (CalibrationSpec, HistoryRunner, history_sha256, load_spec, model_values, series_columns,
                          with_model_variables)
 from sim.identification import fisher, strong_correlations, unit_intervals
 from sim.model import DEFAULT_MODEL, calibration_file, file_sha256
@@ -127,7 +127,7 @@ class Objective:
         self.sqrt_w = np.sqrt(self.obs["weight"].to_numpy(dtype=float))
         self.lower = np.array([f.lower for f in runner.free])
         self.upper = np.array([f.upper for f in runner.free])
-        self.columns = sorted(set(self.obs["model_variable"]))
+        self.columns = series_columns(self.obs["variable"].unique(), runner.compiled.variables)
         self.fixed = dict(fixed or {})   # index -> value in z units, held during a fit
         self.evaluations = 0
 
@@ -409,8 +409,7 @@ def calibrate(spec: CalibrationSpec | str | Path, model_path: str | Path = DEFAU
 
     # 4. statistics and outputs
     names = set(runner.compiled.variables)
-    columns = ({model_variable(v, "current", names) for v in spec.file.series} | set(spec.file.series)
-               | (set(_BACKCAST_EXTRA) & names))
+    columns = set(series_columns(spec.file.series, names)) | (set(_BACKCAST_EXTRA) & names)
     run = runner.run(x_final[None, :], columns=sorted(columns))
     backcast = run.member(0)
     comparison = _comparison(spec, run)

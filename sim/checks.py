@@ -468,7 +468,7 @@ def check_conservation(model_path=DEFAULT_MODEL, data: ChecksFile | None = None)
 def check_behaviour(model_path=DEFAULT_MODEL, calibration: str | Path | None = None) -> CheckResult:
     """The stored backcast (``calibration.csv`` rows and their spec) against history and the spec's bounds."""
     from sim.calibrate import _comparison, fit_statistics, mape, read_calibration_rows
-    from sim.history import HistoryRunner, load_spec
+    from sim.history import HistoryRunner, load_spec, series_columns
     from sim.model import file_sha256, read_calibration
 
     name = "behaviour reproduction"
@@ -488,7 +488,7 @@ def check_behaviour(model_path=DEFAULT_MODEL, calibration: str | Path | None = N
     stored = dict(zip(rows["name"], rows["value"].astype(float)))
     runner = HistoryRunner(spec, base=read_calibration(model_path, calibration))
     x = np.array([stored.get(f.name, f.prior) for f in runner.free], dtype=float)
-    run = runner.run(x[None, :], columns=sorted(spec.file.series))
+    run = runner.run(x[None, :], columns=series_columns(spec.file.series, runner.compiled.variables))
     comp = _comparison(spec, run)
     fitted = comp[comp["use"] == "fitted"]
     stats = fit_statistics(fitted)

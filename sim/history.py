@@ -553,11 +553,25 @@ def model_variable(variable: str, price_basis: str, names) -> str:
     return variable
 
 
+def series_columns(series, names) -> list[str]:
+    """The model columns a run needs to compare history ``series`` on any price basis."""
+    names = set(names)
+    return sorted(set(series) | {model_variable(v, "current", names) for v in series})
+
+
 def with_model_variables(rows: pd.DataFrame, names) -> pd.DataFrame:
-    """``rows`` with a ``model_variable`` column (see :func:`model_variable`)."""
+    """``rows`` with a ``model_variable`` column (see :func:`model_variable`) and ``rebase``: a level in
+    comparable prices of a year before the cutoff (derived from the cutoff year's current-price figure and a
+    real growth rate, as the plan's 2019 figures are) is compared with the model's value in the cutoff
+    year's prices, ``current(cutoff) x real(year) / real(cutoff)``."""
     rows = rows.copy()
-    basis = rows["price_basis"] if "price_basis" in rows else pd.Series("", index=rows.index)
-    rows["model_variable"] = [model_variable(v, str(b), set(names)) for v, b in zip(rows["variable"], basis)]
+    names = set(names)
+    basis = rows["price_basis"].astype(str) if "price_basis" in rows else pd.Series("", index=rows.index)
+    current = [model_variable(v, "current", names) for v in rows["variable"]]
+    rows["rebase"] = [(b == "comparable") and (c != v) and (y < CUTOFF_YEAR)
+                      for v, b, c, y in zip(rows["variable"], basis, current, rows["year"])]
+    rows["model_variable"] = [c if (b == "current" or r) else v
+                              for v, b, c, r in zip(rows["variable"], basis, current, rows["rebase"])]
     return rows
 
 
@@ -566,13 +580,24 @@ def model_values(result, rows: pd.DataFrame) -> np.ndarray:
     A row's ``model_variable`` (:func:`with_model_variables`) names the model variable when given."""
     times = np.round(np.asarray(result.times, dtype=float), 6)
     out = np.empty((result.n, len(rows)))
+
+    def index(year) -> int:
+        hit = np.flatnonzero(np.isclose(times, year))
+        return int(hit[0]) if len(hit) else -1
+
     for k, row in enumerate(rows.itertuples(index=False)):
-        series = result.values[getattr(row, "model_variable", row.variable)]
         years = np.arange(row.first_year, row.year + 1, dtype=float)
-        idx = [int(np.flatnonzero(np.isclose(times, y))[0]) if np.isclose(times, y).any() else -1 for y in years]
+        idx = [index(y) for y in years]
         if min(idx) < 0:
             raise InputError(f"{row.variable} {row.year}: the run does not cover {row.first_year}-{row.year}")
-        out[:, k] = series[:, idx].sum(axis=1)
+        if getattr(row, "rebase", False):
+            ref = index(CUTOFF_YEAR)
+            if ref < 0:
+                raise InputError(f"{row.variable} {row.year}: the run does not reach {CUTOFF_YEAR}, the figure's price year")
+            real, current = result.values[row.variable], result.values[row.model_variable]
+            out[:, k] = (real[:, idx] * (current[:, ref] / real[:, ref])[:, None]).sum(axis=1)
+        else:
+            out[:, k] = result.values[getattr(row, "model_variable", row.variable)][:, idx].sum(axis=1)
     return out
 
 
