@@ -597,5 +597,5 @@ def test_terms_are_explained_once_where_they_first_appear(english, chinese):
                 assert plain.count(sentence) == 1, (lang, term)
                 first = plain.replace(sentence, "\0" * len(sentence)).find(term)  # its first use, not the sentence
                 # beside its paragraph, bullet or table: the sentence follows the line that first uses the term, and one
-                    # evidence line of reach (its lever changes listed) runs to about 700 characters in Chinese
-                    assert abs(first - plain.index(sentence)) < 900, (lang, term)
+                # evidence line of reach (its lever changes listed) runs to about 700 characters in Chinese
+                assert abs(first - plain.index(sentence)) < 900, (lang, term)
