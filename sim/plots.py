@@ -14,6 +14,8 @@ this module changes no global backend and needs no display.
 
 from __future__ import annotations
 
+import functools
+
 import io
 import math
 import re
@@ -49,9 +51,26 @@ KEY_VARIABLES = (
 #: Variables stored as fractions and shown as percentages.
 FRACTIONS = {"Unemployment Rate"}
 
-#: The plan period shaded in the charts: the 14th Five-Year Plan, 2021-2025 (the plan's title).
-PLAN_START, PLAN_END = 2021, 2025
 COLOURS = {True: "#2e8b57", False: "#c0392b", None: "#b8b8b8"}
+
+
+@functools.lru_cache(maxsize=4)
+def plan_period(model_path=None) -> tuple[float, float, int, int]:
+    """The plan period as the charts shade it, from the model's constants: ``(start, end)`` on the model's clock
+    (model time t is the middle of calendar year t, so 1 January 2021 is 2020.5 and the end of 2025 is 2025.5)
+    and its first and last calendar years (2021, 2025)."""
+    from sim.compiler import compile_model
+    from sim.model import DEFAULT_MODEL
+
+    c = compile_model(model_path or DEFAULT_MODEL).constants
+    first, length, offset = int(c["Plan Period Start"]), int(c["Plan Period Length"]), float(c["Year Start Offset"])
+    return first - offset, first - offset + length, first, first + length - 1
+
+
+def shade_plan_period(ax, label: str | None = None) -> None:
+    """Shade the plan period on ``ax`` (label: "plan period 2021–2025" unless given)."""
+    start, end, first, last = plan_period()
+    ax.axvspan(start, end, color="#e8eef7", zorder=0, label=label or f"plan period {first}–{last}")
 DPI = 120
 
 
@@ -159,7 +178,7 @@ def _variable_figure(variable, present, target_rows, unit) -> Figure:
     fraction = variable in FRACTIONS
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     ax = fig.add_subplot()
-    ax.axvspan(PLAN_START, PLAN_END, color="#e8eef7", zorder=0, label=f"plan period {PLAN_START}–{PLAN_END}")
+    shade_plan_period(ax)
     drawn = []
     for label, run in present:
         series = run.timeseries[variable].dropna()
@@ -291,7 +310,7 @@ def _fan_figure(variable, quantiles: pd.DataFrame, target_rows, unit, runs: int)
     years = quantiles.index.to_numpy(dtype=float)
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     ax = fig.add_subplot()
-    ax.axvspan(PLAN_START, PLAN_END, color="#e8eef7", zorder=0, label=f"plan period {PLAN_START}–{PLAN_END}")
+    shade_plan_period(ax)
     ax.fill_between(years, quantiles[0.05], quantiles[0.95], color=FAN_COLOUR, alpha=0.18, linewidth=0,
                     label="90 % of runs (5–95 %)", zorder=1)
     ax.fill_between(years, quantiles[0.25], quantiles[0.75], color=FAN_COLOUR, alpha=0.35, linewidth=0,
@@ -662,7 +681,7 @@ def _by_year_figure(variable: str, rows: pd.DataFrame, key: str, method: str) ->
     strongest = table.max(axis=0).sort_values(ascending=False).index[:BY_YEAR_FACTORS]
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     ax = fig.add_subplot()
-    ax.axvspan(PLAN_START, PLAN_END, color="#e8eef7", zorder=0, label=f"plan period {PLAN_START}–{PLAN_END}")
+    shade_plan_period(ax)
     for factor in strongest:
         series = table[factor].dropna()
         ax.plot(series.index.to_numpy(dtype=float), series.to_numpy(dtype=float), marker="o", markersize=3,

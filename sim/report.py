@@ -56,6 +56,7 @@ from sim.report_hindcast import TEXT as HINDCAST_TEXT
 from sim.report_hindcast import hindcast_section
 from sim.fonts import EMBEDDED_FAMILY, chart_family, embedded_face_css, find_cjk_font
 from sim.folders import KINDS, ResultFolder, collect_folders, read_manifest, folder_kind
+from sim.plots import shade_plan_period
 from sim.results import MANIFEST, atomic_write_text, read_run
 from sim.targets import Target, format_number, load_targets
 from sim.unit_names import display_unit, variable_unit
@@ -82,7 +83,6 @@ INDUSTRY, INCOME = "T1", "T7"
 DPI = 100
 #: The page's ``<meta name="generator">``: how a file is recognised as a report (:func:`is_report`).
 GENERATOR = "shuangta report"
-PLAN_START, PLAN_END = 2021, 2025
 COLOURS = {True: "#2e8b57", False: "#c0392b", None: "#9e9e9e"}
 
 
@@ -1125,7 +1125,7 @@ class _Page:
 
         fig = Figure(figsize=(6.4, 3.9), layout="constrained")
         ax = fig.add_subplot()
-        ax.axvspan(PLAN_START, PLAN_END, color="#e8eef7", zorder=0, label=self.ct("c_plan_period"))
+        shade_plan_period(ax, self.ct("c_plan_period"))
         first = None
         for label, run in present:
             s = run.timeseries[variable].dropna()
@@ -1228,7 +1228,7 @@ class _Page:
         years = q.index.to_numpy(dtype=float)
         fig = Figure(figsize=(6.4, 3.9), layout="constrained")
         ax = fig.add_subplot()
-        ax.axvspan(PLAN_START, PLAN_END, color="#e8eef7", zorder=0, label=self.ct("c_plan_period"))
+        shade_plan_period(ax, self.ct("c_plan_period"))
         colour = "#1f5f9f"
         ax.fill_between(years, q[0.05], q[0.95], color=colour, alpha=0.18, linewidth=0, label=self.ct("c_band90"))
         ax.fill_between(years, q[0.25], q[0.75], color=colour, alpha=0.35, linewidth=0, label=self.ct("c_band50"))
