@@ -377,6 +377,13 @@ def signal_reference(tmp_path_factory):
 CASES = [(s, w) for s in ("SIGINT", "SIGTERM", "SIGKILL") for w in (1, 2)]
 
 
+def _default_signal_handling() -> None:
+    """In the child: SIGINT and SIGTERM at their defaults. A shell without job control starts background
+    commands with SIGINT ignored, and a child inherits that; the sweep must see the signal as a user's would."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 @pytest.mark.parametrize("name,workers", CASES, ids=[f"{s}-workers{w}" for s, w in CASES])
 def test_signal_at_a_random_point_then_resume(name, workers, inputs, signal_reference, tmp_path):
@@ -387,7 +394,7 @@ def test_signal_at_a_random_point_then_resume(name, workers, inputs, signal_refe
     command = [sys.executable, "-m", "sim", "sweep", str(spec), "--out", str(out), "--chunk-size", str(SIGNAL_CHUNK),
                "--workers", str(workers), "--model", str(inputs["model"])]
     proc = subprocess.Popen(command, cwd=tmp_path, env=dict(os.environ), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_default_signal_handling)
     try:
         deadline = time.monotonic() + 120
         while len(list((out / "chunks").glob("chunk-*.parquet"))) < after:
