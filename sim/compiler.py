@@ -801,10 +801,14 @@ class _Translator:
             (a,) = args
             return _Expr(f"(-{a.s})", f"(-{a.vnum})", deps)
         if set(ops) == {"^"}:
-            # PySD writes a**b**c, which Python evaluates from the right
+            # PySD writes a**b**c, which Python evaluates from the right; a negative number written as a
+            # base (-2^2) is written -2**2, which Python reads as -(2**2): Vensim's and PySD's -4, not 4
             s, v = args[-1].s, args[-1].vnum
-            for a in reversed(args[:-1]):
-                s, v = f"_pow({a.s}, {s})", f"_vpow({a.vnum}, {v})"
+            for raw, a in zip(reversed(ast.arguments[:-1]), reversed(args[:-1])):
+                if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw < 0:
+                    s, v = f"(-_pow({-raw!r}, {s}))", f"(-_vpow({-raw!r}, {v}))"
+                else:
+                    s, v = f"_pow({a.s}, {s})", f"_vpow({a.vnum}, {v})"
             return _Expr(s, v, deps)
         if not set(ops) <= set(_ARITH):
             raise self._unsupported(name, f"operators {ops}")
