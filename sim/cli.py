@@ -451,7 +451,7 @@ def consistency_command(levers: tuple[str, ...], base: str | None, seed: int, ou
 
     Writes matrix.csv, min_gap_matrix.csv, matrix.png (green feasible, red not),
     section4.csv and consistency.json; prints the summary and the check of each
-    contradiction listed in plan-figures.md §4.
+    contradiction listed in docs/plan.md §4.
     """
     from sim.consistency import check_consistency, format_consistency, write_consistency
     from sim.outputs import Folder

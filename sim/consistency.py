@@ -15,7 +15,7 @@ A search can prove feasibility (it shows a setting) but not infeasibility:
 "infeasible" means no start climbed to a setting that meets the set, and the
 best worst gap says by how much it stays short.
 
-It then checks the contradictions that plan-figures.md §4 lists: items 1-2 by
+It then checks the contradictions that docs/plan.md §4 lists: items 1-2 by
 the plan's arithmetic alone, items 3-7 with the model (:func:`contradictions`).
 Their numbers are read, never typed: thresholds from the targets, the plan's
 2020 figures from ``model/data/history.csv`` and the model (:func:`plan_2020`),
@@ -85,7 +85,7 @@ __all__ = [
 DEFAULT_SAMPLES = 4096
 DEFAULT_STARTS = 3
 
-#: plan-figures.md §4 as data: each item's claim, the targets it involves and the plan's stated figures
+#: docs/plan.md §4 as data: each item's claim, the targets it involves and the plan's stated figures
 #: that are not targets (see the file's header); the plan's 2020 figures are read from history.csv and the model.
 SECTION4_FILE = Path(__file__).resolve().parent / "data" / "plan_section4.toml"
 
@@ -430,7 +430,7 @@ def check_consistency(
     return result
 
 
-# --------------------------------------------------------------------------- plan-figures §4
+# --------------------------------------------------------------------------- docs/plan.md §4
 
 
 def _pct(x: float, digits: int = 1) -> str:
@@ -473,7 +473,7 @@ def contradictions(
     section4: dict | str | Path | None = None,
     history: str | Path | None = None,
 ) -> list[dict]:
-    """One finding per item of plan-figures.md §4: ``{item, claim, kind, verdict, text}``.
+    """One finding per item of docs/plan.md §4: ``{item, claim, kind, verdict, text}``.
 
     Items 1-2 are the plan's arithmetic; items 3-7 use the sets checked by the
     model (skipped, with a note, when their targets are not in the study).
@@ -771,7 +771,7 @@ def format_consistency(result: ConsistencyResult) -> str:
     singles = result.matrix[result.matrix["a"] == result.matrix["b"]]
     lines += [f"  {r['a']}: {r['class']}; {r['binding']}" for r in singles.to_dict("records")]
     lines.append("")
-    lines.append("plan-figures.md §4:")
+    lines.append("docs/plan.md §4:")
     for line in result.lines:
         lines.append(f"  {line['item']}. [{line['verdict']}] {line['text']}")
     return "\n".join(lines)

@@ -161,7 +161,7 @@ TEXT = {
         "cons_excluding": " (leaving out those with {ids})",
         "cons_full": "All targets together: {verdict} (best worst normalised gap {g}; binding: {binding}).",
         "cons_matrix": "Best worst normalised gap of each pair (diagonal: the target alone); green: can be met together.",
-        "cons_s4": "The contradictions listed in plan-figures.md §4, checked",
+        "cons_s4": "The contradictions listed in docs/plan.md §4, checked",
         # discovery
         "disc_head": "PRIM on sweep {sweep} for {targets}: {cases}",
         "disc_cases_met": "the cases are the {count} runs ({share}) that meet every chosen target",
@@ -220,7 +220,7 @@ TEXT = {
         "a_nothing": "No folder given answers this.",
         "a_conflict": "{infeasible} of {pairs} pairs of targets cannot be met together; {alone} cannot be met even alone, and the full set cannot be met at once.",
         "a_conflict_ok": "Every pair can be met together inside the lever ranges.",
-        "s_s4": "plan-figures.md §4 item {item} ({targets}), {claim}: {verdict}.",
+        "s_s4": "docs/plan.md §4 item {item} ({targets}), {claim}: {verdict}.",
         "s_full": "The full set of {n} targets: best worst normalised gap {g} ({verdict}).",
         "feasible": "can be met together", "infeasible": "cannot be met together",
         # fonts
@@ -302,7 +302,7 @@ TEXT = {
         "cons_excluding": "（不含涉及 {ids} 的目标对）",
         "cons_full": "全部目标同时实现：{verdict}（最优的最差归一化差距 {g}；约束最紧的目标：{binding}）。",
         "cons_matrix": "各目标对的最优最差归一化差距（对角线为单个目标）；绿色表示可同时实现。",
-        "cons_s4": "对 plan-figures.md 第 4 节所列矛盾的检验",
+        "cons_s4": "对 docs/plan.md 第 4 节所列矛盾的检验",
         "disc_head": "在参数扫描 {sweep} 上对 {targets} 运用 PRIM：{cases}",
         "disc_cases_met": "关注样本为同时实现所选目标的 {count} 次运行（{share}）",
         "disc_cases_top": "没有任何一次运行实现 {targets}：关注样本为最差归一化差距最好的前 {top} 的 {count} 次运行（{share}，差距 ≥ {cut}；最好一次为 {best}）；所得区域描述的是最接近目标的运行，而不是实现目标的运行",
@@ -361,7 +361,7 @@ TEXT = {
         "a_nothing": "所给结果文件夹无法回答这一问题。",
         "a_conflict": "{pairs} 对目标中有 {infeasible} 对无法同时实现；{alone} 单独也无法实现，全部目标无法同时实现。",
         "a_conflict_ok": "在杠杆取值范围内，每一对目标都可以同时实现。",
-        "s_s4": "plan-figures.md 第 4 节第 {item} 条（{targets}）：{verdict}。{claim}",
+        "s_s4": "docs/plan.md 第 4 节第 {item} 条（{targets}）：{verdict}。{claim}",
         "s_full": "全部 {n} 个目标：最优最差归一化差距 {g}（{verdict}）。",
         "feasible": "可以同时实现", "infeasible": "无法同时实现",
         "font_ok": "中文使用 {font} 字体，已绘入图表并嵌入本页，阅读时无需安装任何字体。",
@@ -379,7 +379,7 @@ for _lang in TEXT:   # the own texts of the sections kept in their modules
     TEXT[_lang].update(CALIBRATION_TEXT[_lang])
     TEXT[_lang].update(HINDCAST_TEXT[_lang])
 
-#: Chinese names of the variables the report charts or quotes (the plan's terms, plan-figures.md §1).
+#: Chinese names of the variables the report charts or quotes (the plan's terms, docs/plan.md §1).
 VARIABLE_ZH = {
     "GDP": "地区生产总值",
     "Above Scale Industrial Output": "规模以上工业总产值",

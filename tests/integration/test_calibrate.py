@@ -66,7 +66,7 @@ def test_history_file_is_complete_and_sourced():
     h = load_history()
     assert (h["source"].str.len() > 10).all()
     got = h[h["measure"] == "level"].set_index(["variable", "year"])["value"]
-    # The plan's 2020 figures and the 2019 values its growth rates imply (plan-figures.md section 1).
+    # The plan's 2020 figures and the 2019 values its growth rates imply (docs/plan.md §1).
     assert got["GDP", 2020] == 142.78 and got["GDP", 2019] == pytest.approx(142.78 / 1.023, rel=1e-4)
     assert got["Fixed Asset Investment", 2019] == pytest.approx(43.6 / 1.263, rel=1e-3)
     assert got["Retail Sales", 2019] == pytest.approx(76.7 / 0.976, rel=1e-3)

@@ -74,7 +74,7 @@ def test_plan_section4_on_the_real_model(model):
     assert lines[3]["verdict"] == "not a contradiction as inequalities"
     assert "T1 implies T21" in lines[3]["text"]
     assert pair(result, "T1", "T21")["feasible"] == pair(result, "T1", "T1")["feasible"]
-    assert "272.5" in lines[5]["text"] and "95.4 %" in lines[5]["text"]  # plan-figures §4 item 5 arithmetic
+    assert "272.5" in lines[5]["text"] and "95.4 %" in lines[5]["text"]  # docs/plan.md §4 item 5 arithmetic
     assert lines[1]["verdict"] == lines[2]["verdict"] == "confirmed"
     assert lines[7]["verdict"] == "not checked"
 

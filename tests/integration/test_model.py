@@ -14,7 +14,7 @@ from conftest import BASE_YEAR_TOLERANCE, MODEL_FILE, SCENARIOS, TIME_STEP_TOLER
 from sim.run import run_spec, simulate, simulate_pysd
 from sim.scenario import load_scenario
 
-# The plan's 2020 figures (plan-figures.md section 1), typed here from the plan, not from the model.
+# The plan's 2020 figures (docs/plan.md §1), typed here from the plan, not from the model.
 PLAN_2020 = {
     "GDP": 142.78,
     "Tertiary Value Added": 119.1,

@@ -195,7 +195,7 @@ def test_every_lever_has_references(model):
             if ref.exists:
                 lev = model.levers[name]
                 assert lev.lower <= ref.lower <= ref.upper <= lev.upper, (name, which)
-    # the plan's own figures (plan-figures.md §3)
+    # the plan's own figures (docs/plan.md §3)
     assert refs["Plan Project List"]["plan"].lower == 1108
     assert refs["Outside Capital Target"]["plan"].lower == 30
     assert refs["Outside Capital Target"]["record"].lower == pytest.approx(102 / 5)
