@@ -197,3 +197,48 @@ def test_observed_prices_enter_as_data(model, baseline):
     cpi = baseline["Consumer Price Index"]
     low, high = np.prod([1.009, 1.02, 1.002, 1.002]) * 0.99, np.prod([1.025, 1.009, 1.02, 1.002, 1.002])
     assert low < cpi.loc[2024] < high
+
+
+def test_wages_start_on_their_growth_path(model):
+    """Point 6: with wages anchored to the region only (no local productivity, no wage curve), a first-order
+    delay that starts on its growth path makes the paid wage grow at the regional rate g from the first
+    year: Average Wage Index = exp(g (t - 2020)) within Euler's error, with no stall in 2021."""
+    g = 0.06
+    params = {"Local Wage Weight": 0.0, "Wage Curve Elasticity": 0.0, "Regional Real Wage Growth": g,
+              "Wage Adjustment Time": 2.0}
+    r = model.compiled.run(params=params, return_columns=["Average Wage Index"], final_time=2025)
+    w = r.values["Average Wage Index"][0]
+    expected = np.exp(g * (r.times - 2020))
+    assert w == pytest.approx(expected, rel=0.005)
+    # At rest (the v1 initialisation) the wage would have grown by g * (1 - exp(-1/T)) * T = 2.4 % in the first
+    # year; on the growth path it grows by exp(g) - 1 = 6.2 %.
+    assert w[1] / w[0] - 1 == pytest.approx(np.expm1(g), rel=0.02)
+
+
+def test_pensions_return_the_income_ageing_takes(model, baseline):
+    """Point 6: each point of the labour-force ratio lost to ageing is a point of pensioners per urban resident,
+    so transfer recipients per resident rise by 5 x 0.004 / 0.19 = 10.5 % over 2020-2025 (hand-computed from
+    the defaults: Ageing Effect on Labour Force, Initial Pensioner Share)."""
+    c = model.compiled.constants
+    years = 2025 - 2020
+    expected = 1 + years * c["Ageing Effect on Labour Force"] / c["Initial Pensioner Share"]
+    assert baseline.loc[2025, "Pension Recipient Index"] == pytest.approx(expected, rel=1e-6)
+    assert expected == pytest.approx(1 + 5 * 0.004 / 0.19, rel=1e-9)
+
+
+def test_backcast_reproduces_income_growth_2016_2020():
+    """Issue #11 'done when': from the stored 2015 state (model/data/calibration.csv) the history run's urban
+    income grows at the recorded +5 %/yr over 2016-2020 (plan Ch.1 Sec.1: 31,500 yuan after +5 %/yr), within 1 point."""
+    from sim.calibrate import read_calibration_rows
+    from sim.history import HistoryRunner, load_spec
+    from sim.model import read_calibration
+
+    rows = read_calibration_rows(MODEL_FILE)
+    spec = load_spec(MODEL_FILE.parent.parent / rows["spec"].iloc[0], MODEL_FILE)
+    stored = dict(zip(rows["name"], rows["value"].astype(float)))
+    runner = HistoryRunner(spec, base=read_calibration(MODEL_FILE))
+    x = np.array([stored.get(f.name, f.prior) for f in runner.free], dtype=float)
+    run = runner.run(x[None, :], columns=["Urban Disposable Income per Capita"])
+    income = dict(zip(run.times, run.values["Urban Disposable Income per Capita"][0]))
+    growth = (income[2020] / income[2015]) ** (1 / 5) - 1
+    assert 0.04 <= growth <= 0.06, growth
