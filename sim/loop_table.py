@@ -14,9 +14,11 @@ path in order (other variables may lie between them), one of the shortest has
 the documented polarity. A path that names every variable of its loop is
 therefore matched exactly; one that skips variables is matched to the
 tightest loop through those it names.
-The loop is looked for first among those the analysis found; failing that,
-one is built through the documented steps by shortest paths in the causal
-graph and scored on the same run.
+Candidates are the loops the analysis found and one built through the
+documented steps by shortest paths in the causal graph (scored on the same
+run): the analysis keeps only the strongest loops of a large model, so the
+documented loop may be missing from them while a longer one through the same
+steps is there. A found loop wins a tie with a built one.
 """
 
 from __future__ import annotations
@@ -160,14 +162,19 @@ def check_table(rows: list[DocumentedLoop], analysis) -> list[RowCheck]:
             continue
         choices = [tuple(nodes[a.lower()] for a in combo) for combo in itertools.product(*row.steps)]
         matches = [lp for lp in analysis.loops.values() if any(visits_in_order(lp.variables, c) for c in choices)]
-        shortest = min((len(lp.variables) for lp in matches), default=0)
+        # The analysis keeps a selection of the loops (the strongest when there are too many to list),
+        # so the documented loop itself may be missing while a longer one through the same steps is
+        # there: a loop built through the documented steps competes for the shortest.
+        known = {lp.id for lp in matches}
+        built = [lp for c in choices for lp in [make_loop(v) for v in [_build_loop(analysis.graph, c)] if v]
+                 if lp.id not in known and visits_in_order(lp.variables, c)]
+        shortest = min((len(lp.variables) for lp in matches + built), default=0)
+        index = analysis.scores.index
         found = [(lp.id, analysis.polarity[lp.id]) for lp in matches if len(lp.variables) == shortest]
         how = "found by the analysis"
         if not found:
-            built = [make_loop(c) for c in filter(None, (_build_loop(analysis.graph, c) for c in choices))]
-            index = analysis.scores.index
             found = [(lp.id, loop_polarity(lp, loop_scores([lp], analysis.links, index)[lp.id], analysis.signs))
-                     for lp in built]
+                     for lp in built if len(lp.variables) == shortest]
             how = "built through the documented steps"
         if not found:
             out.append(RowCheck(row, False, "", "", "no loop of the model passes these variables in this order"))

@@ -74,3 +74,18 @@ def test_a_misspelt_variable_is_named_with_the_closest_names_of_the_model():
     (check,) = check_table(rows, analysis)
     assert not check.passed
     assert "Populaton (did you mean Population?)" in check.reason
+
+
+def test_the_documented_loop_beats_a_longer_one_the_analysis_kept():
+    """When the analysis keeps only a longer loop through the documented steps (here crowding, via Fractional
+    Growth) and not the documented loop itself (growth), the loop built through the steps is the shortest and
+    is the one checked: R1 passes as growth (+), not as crowding (-)."""
+    analysis = analyse(compile_model(DATA / "ltm_logistic.mdl"))
+    crowding = make_loop(["Population", "Fractional Growth", "Net Growth"]).id
+    growth = make_loop(["Population", "Net Growth"]).id
+    analysis.loops = {crowding: analysis.loops[crowding]}
+    analysis.polarity = {crowding: analysis.polarity[crowding]}
+    checks = {c.row.id: c for c in check_table(read_table(DATA / "loop_table.md"), analysis)}
+    assert (checks["R1"].passed, checks["R1"].loop_id, checks["R1"].found_polarity) == (True, growth, "+")
+    assert checks["R1"].reason.startswith("built")
+    assert (checks["B1"].passed, checks["B1"].loop_id) == (True, crowding)
