@@ -161,7 +161,7 @@ def _scenario_model(model_path: str | None):
 
 
 @cli.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("files", nargs=-1, required=True, type=LibraryPath(dir_okay=True, path_type=str))
 @_scenario_model_option
 def validate_command(files: tuple[str, ...], model_path: str | None) -> None:
     """Check scenario FILES: structure, then meaning against the model. Exit status 2 on any problem."""
@@ -177,8 +177,8 @@ def validate_command(files: tuple[str, ...], model_path: str | None) -> None:
 
 
 @cli.command("diff")
-@click.argument("a", type=click.Path(path_type=str))
-@click.argument("b", type=click.Path(path_type=str))
+@click.argument("a", type=LibraryPath(dir_okay=True, path_type=str))
+@click.argument("b", type=LibraryPath(dir_okay=True, path_type=str))
 @_scenario_model_option
 @click.option("--no-model", is_flag=True, help="Compare the files alone (a lever one side leaves out shows 'unset').")
 def diff_command(a: str, b: str, model_path: str | None, no_model: bool) -> None:

@@ -89,7 +89,8 @@ class LibraryPath(click.Path):
     exists here."""
 
     def __init__(self, subfolder: str = "", **kwargs):
-        super().__init__(dir_okay=False, **kwargs)
+        kwargs.setdefault("dir_okay", False)
+        super().__init__(**kwargs)
         self.subfolder = subfolder
 
     def convert(self, value, param, ctx):

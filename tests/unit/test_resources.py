@@ -62,6 +62,15 @@ def test_run_takes_a_library_name(invoke, tmp_path):
     assert (tmp_path / "res" / "plan" / "manifest.json").is_file()
 
 
+def test_validate_and_diff_take_library_names(invoke, tmp_path):
+    validated = invoke(["validate", "plan", "baseline"], tmp_path)
+    assert validated.exit_code == 0, validated.output
+    assert f"ok  {REPO / 'scenarios' / 'plan.toml'}" in validated.output
+    diff = invoke(["diff", "baseline", "plan", "--no-model"], tmp_path)
+    assert diff.exit_code == 0, diff.output
+    assert diff.output.splitlines()[0].split() == ["lever", "baseline", "plan"]  # both files read by name
+
+
 def test_an_unknown_name_is_still_a_missing_file(invoke, tmp_path):
     result = invoke(["run", "nonesuch", "--out", "res"], tmp_path)
     assert result.exit_code == 2
