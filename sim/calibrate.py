@@ -56,6 +56,7 @@ from sim.errors import InputError, RunError
 from sim.history import (CalibrationSpec, HistoryRunner, history_sha256, load_spec, model_values, series_columns,
                          with_model_variables)
 from sim.identification import fisher, strong_correlations, unit_intervals
+from sim import resources
 from sim.model import DEFAULT_MODEL, calibration_file, file_sha256
 
 log = logging.getLogger(__name__)
@@ -255,7 +256,7 @@ class CalibrationResult:
         rows = []
         today = _dt.date.today().isoformat()
         try:
-            spec_rel = str(spec.path.resolve().relative_to(Path(__file__).resolve().parent.parent))
+            spec_rel = str(spec.path.resolve().relative_to(resources.root()))
         except ValueError:
             spec_rel = str(spec.path)
         for r in self.parameters.itertuples(index=False):

@@ -36,12 +36,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.datafile import read_toml
 from sim.errors import InputError, SimError
 from sim.model import DEFAULT_MODEL, MODEL_DIR
+from sim.resources import root as resources_root
+from sim.resources import scenario_dir
 
 log = logging.getLogger(__name__)
 
 #: The project's validation data.
 REALITY_CHECKS = MODEL_DIR / "data" / "reality_checks.toml"
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = scenario_dir()
 #: Relative tolerance for "equal" and "none" expectations and for stocks below zero.
 EQUAL_RTOL = 1e-9
 
@@ -475,7 +477,7 @@ def check_behaviour(model_path=DEFAULT_MODEL, calibration: str | Path | None = N
     rows = read_calibration_rows(model_path, calibration)
     if rows.empty:
         return CheckResult(name, False, "no calibration stored: run `shuangta calibrate SPEC --apply`")
-    root = Path(__file__).resolve().parent.parent
+    root = resources_root()  # calibration.csv names its spec relative to the folder of scenarios/
     spec_file = Path(str(rows["spec"].iloc[0]))
     spec_file = spec_file if spec_file.is_absolute() else root / spec_file
     spec = load_spec(spec_file, model_path)

@@ -12,7 +12,7 @@ import sys
 import click
 
 from sim import __version__
-from sim.cli_options import QUIET_HELP, VERBOSE_HELP, Command, Year, is_quiet, verbosity
+from sim.cli_options import QUIET_HELP, VERBOSE_HELP, Command, LibraryPath, Year, is_quiet, verbosity
 from sim.errors import SimError
 
 class _Group(click.Group):
@@ -63,14 +63,15 @@ _force_option = click.option("--force", is_flag=True,
 
 
 @cli.command("run")
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("scenarios", nargs=-1, required=True, type=LibraryPath())
 @click.option("--out", "out", default="results", show_default=True, type=click.Path(path_type=str),
               help="Folder that receives one result folder per scenario.")
 @click.option("--final-time", type=Year(min=2021, max=2100), default=None,
               help="Last year simulated, a whole year (default: the scenario's, else the model's).")
 @click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False), help="Another .mdl file.")
 def run_command(scenarios: tuple[str, ...], out: str, final_time: int | None, model_path: str | None) -> None:
-    """Run SCENARIOS (TOML files), write results and print the plan's target verdicts."""
+    """Run SCENARIOS (TOML files, or names in the scenario library such as `plan`), write results and print
+    the plan's target verdicts."""
     from sim.outputs import Folder
     from sim.run import run_scenarios
     from sim.targets import format_verdicts
@@ -160,7 +161,7 @@ def _scenario_model(model_path: str | None):
 
 
 @cli.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("files", nargs=-1, required=True, type=LibraryPath(dir_okay=True, path_type=str))
 @_scenario_model_option
 def validate_command(files: tuple[str, ...], model_path: str | None) -> None:
     """Check scenario FILES: structure, then meaning against the model. Exit status 2 on any problem."""
@@ -176,8 +177,8 @@ def validate_command(files: tuple[str, ...], model_path: str | None) -> None:
 
 
 @cli.command("diff")
-@click.argument("a", type=click.Path(path_type=str))
-@click.argument("b", type=click.Path(path_type=str))
+@click.argument("a", type=LibraryPath(dir_okay=True, path_type=str))
+@click.argument("b", type=LibraryPath(dir_okay=True, path_type=str))
 @_scenario_model_option
 @click.option("--no-model", is_flag=True, help="Compare the files alone (a lever one side leaves out shows 'unset').")
 def diff_command(a: str, b: str, model_path: str | None, no_model: bool) -> None:
@@ -220,7 +221,7 @@ def levers_command(fmt: str, include_uncertain: bool, model_path: str | None) ->
 
 
 @cli.command("sweep")
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("spec", type=LibraryPath("sweeps", path_type=str))
 @click.option("--out", "out", default=None, type=click.Path(path_type=str),
               help="Sweep folder [default: results/sweeps/<name>].")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -259,24 +260,29 @@ def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: st
 
 
 @cli.command("calibrate")
-@click.argument("spec", type=click.Path(dir_okay=False, exists=True, path_type=str))
+@click.argument("spec", type=LibraryPath("calibration", exists=True, path_type=str))
 @click.option("--out", "out", default="results/calibration", show_default=True, type=click.Path(path_type=str),
               help="Folder that receives one result folder named after the spec.")
 @click.option("--apply", "apply_", is_flag=True,
-              help="Also write the fitted values into model/data/calibration.csv (the model's calibrated defaults).")
+              help="Also write the fitted values as the model's calibrated defaults (see --to).")
+@click.option("--to", "apply_to", default=None, type=click.Path(dir_okay=False, path_type=str),
+              help="Calibration file --apply writes [default: model/data/calibration.csv of the checkout, "
+                   "or next to --model; required for an installed package].")
 @click.option("--starts", type=click.IntRange(min=1), default=None, help="Optimiser starts (default: the spec's).")
 @click.option("--profile-points", type=click.IntRange(min=0), default=None,
               help="Grid points of each profile (default: the spec's; 0 or 1: no profiles).")
 @click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False), help="Another .mdl file.")
-def calibrate_command(spec: str, out: str, apply_: bool, starts: int | None, profile_points: int | None,
-                      model_path: str | None) -> None:
+def calibrate_command(spec: str, out: str, apply_: bool, apply_to: str | None, starts: int | None,
+                      profile_points: int | None, model_path: str | None) -> None:
     """Fit the free quantities of calibration SPEC (TOML) to history; write values, fit statistics and a plot."""
     from sim.calibrate import apply_calibration, calibrate, format_result, write_calibration
-    from sim.model import DEFAULT_MODEL, calibration_file
+    from sim.model import DEFAULT_MODEL
     from sim.outputs import File, Folder
+    from sim.resources import calibration_target
 
     model = model_path or DEFAULT_MODEL
-    calibration = File(calibration_file(model), "--apply", force=True, what="calibration file") if apply_ else None
+    target = calibration_target(apply_to, model_path) if apply_ else None
+    calibration = File(target, "--to" if apply_to else "--apply", force=True, what="calibration file") if apply_ else None
     _check_outputs(Folder(out), calibration)
     result = calibrate(spec, model, starts=starts, profile_points=profile_points, progress=_progress_line,
                        steps=_stage_progress(is_quiet()))
@@ -285,13 +291,13 @@ def calibrate_command(spec: str, out: str, apply_: bool, starts: int | None, pro
     if not is_quiet():
         click.echo(f"\nwritten to {folder}")
     if apply_:
-        written = apply_calibration(result)
+        written = apply_calibration(result, target)
         if not is_quiet():
             click.echo(f"calibrated defaults written to {written}")
 
 
 @cli.command("hindcast")
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False, exists=True, path_type=str))
+@click.argument("scenario", required=False, type=LibraryPath(exists=True, path_type=str))
 @click.option("--out", "out", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Folder that receives hindcast_<scenario>/ (table, band, plots, manifest).")
 @click.option("--members", type=click.IntRange(min=2), default=None,
@@ -467,7 +473,7 @@ def consistency_command(levers: tuple[str, ...], base: str | None, seed: int, ou
 
 
 @cli.command("bench")
-@click.option("--scenario", default="scenarios/plan.toml", show_default=True, type=click.Path(dir_okay=False),
+@click.option("--scenario", default="plan", show_default=True, type=LibraryPath(),
               help="Base scenario the members vary around.")
 @click.option("--sizes", default="1,100,10000,100000", show_default=True, help="Ensemble sizes N, comma-separated.")
 @click.option("--pysd-runs", default=20, show_default=True, type=click.IntRange(min=1), help="Plain PySD runs timed.")
@@ -585,7 +591,7 @@ def report_command(folders: tuple[str, ...], lang: str, out: str, force: bool, m
 
 
 @cli.command("sensitivity")
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("spec", type=LibraryPath("sensitivity", path_type=str))
 @click.option("--method", type=click.Choice(["sobol", "morris", "fast"]), default=None,
               help="SALib method [default: the spec's, else sobol].")
 @click.option("--n", "n", type=click.IntRange(min=1), default=None,
@@ -637,7 +643,7 @@ def sensitivity_command(spec: str, method: str | None, n: int | None, out: str |
 
 
 @cli.command("loops")
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.argument("scenario", required=False, type=LibraryPath(path_type=str))
 @click.option("--variable", "variables", multiple=True, metavar="NAME",
               help="Variable whose driving loops are explained (repeatable) [default: the T1 and T7 variables].")
 @click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=str),
@@ -693,7 +699,7 @@ def loops_command(scenario: str | None, variables: tuple[str, ...], out: str | N
               type=click.Path(file_okay=False, path_type=str), help="Folder for the SVG and PNG files.")
 @click.option("--highlight", default=None, metavar="LOOPID",
               help="Draw this loop in red (alone, or inside the --sector diagrams); ids from `shuangta loops --list`.")
-@click.option("--scenario", default=None, type=click.Path(dir_okay=False, path_type=str),
+@click.option("--scenario", default=None, type=LibraryPath(path_type=str),
               help="Scenario whose run gives the links' polarities [default: the model's defaults].")
 @_scenario_model_option
 def diagram_command(sectors: tuple[str, ...], out: str, highlight: str | None, scenario: str | None,

@@ -81,3 +81,19 @@ class Year(click.IntRange):
         if isinstance(value, str) and value.strip().lstrip("+-").isdigit() is False:
             self.fail(f"{value!r} is not a whole year (such as 2030)", param, ctx)
         return super().convert(value, param, ctx)
+
+
+class LibraryPath(click.Path):
+    """A file, or the name of one in the scenario library: ``plan`` is ``scenarios/<subfolder>/plan.toml``
+    of the checkout or of the installed package (:func:`sim.resources.library_file`) unless a file ``plan``
+    exists here."""
+
+    def __init__(self, subfolder: str = "", **kwargs):
+        kwargs.setdefault("dir_okay", False)
+        super().__init__(**kwargs)
+        self.subfolder = subfolder
+
+    def convert(self, value, param, ctx):
+        from sim.resources import library_file
+
+        return super().convert(str(library_file(value, self.subfolder)), param, ctx)

@@ -71,7 +71,6 @@ import math
 import os
 import re
 import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -908,26 +907,16 @@ class _Translator:
 
 
 def translate(path: Path) -> dict:
-    """Parse ``path`` with PySD's Vensim parser and return the intermediate representation."""
-    import pysd
-    from pysd.translators.vensim.vensim_file import VensimFile
+    """Parse ``path`` with PySD's Vensim parser (:func:`sim.mdlinfo.abstract_model`, the one parse) and
+    return the intermediate representation, with the table of elements (:func:`sim.mdlinfo.element_table`)."""
+    from importlib.metadata import version
 
-    path = Path(path)
-    with tempfile.TemporaryDirectory(prefix="shuangta-compile-") as tmp:
-        copy = Path(tmp) / path.name  # PySD must never write next to the original
-        copy.write_bytes(path.read_bytes())
-        try:
-            with warnings.catch_warnings():
-                # the parser's warnings concern its Python builder; what we cannot
-                # compile raises ModelError below
-                warnings.simplefilter("ignore")
-                vf = VensimFile(copy)
-                vf.parse()
-                abstract = vf.get_abstract_model()
-        except Exception as exc:  # PySD raises many kinds; ours is one
-            raise ModelError(f"{path}: PySD cannot parse the model: {exc}") from exc
-    ir = _Translator(abstract, path).build()
-    ir["pysd"] = pysd.__version__
+    from sim.mdlinfo import abstract_model, element_table
+
+    abstract = abstract_model(path)
+    ir = _Translator(abstract, Path(path)).build()
+    ir["elements"] = element_table(abstract, ir)
+    ir["pysd"] = version("pysd")
     return ir
 
 
@@ -1459,10 +1448,12 @@ class CompiledModel:
 
 
 def _compiler_tag() -> str:
-    """Changes whenever this file or PySD changes, so stale caches are never read."""
+    """Changes whenever this file, :mod:`sim.mdlinfo` or PySD changes, so stale caches are never read."""
     from importlib.metadata import version
 
-    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    from sim import mdlinfo
+
+    digest = hashlib.sha256(Path(__file__).read_bytes() + Path(mdlinfo.__file__).read_bytes()).hexdigest()[:12]
     return f"v{_FORMAT}-{digest}-pysd{version('pysd')}"
 
 

@@ -180,9 +180,9 @@ def plan_2020(plan: dict, model: Model | None = None, history: str | Path | None
                 from sim.model import load_model
 
                 model = load_model()
-            if name not in model.variables:
+            if name not in model.compiled.constants:
                 raise InputError(f"{model.path}: no constant {name!r} (plan_2020.{key})")
-            out[key] = float(model.pysd_model[name])
+            out[key] = float(model.compiled.constants[name])
     return out
 
 

@@ -77,12 +77,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sim.datafile import read_toml
 from sim.errors import InputError, ModelError
 from sim.model import DEFAULT_MODEL, MODEL_DIR, file_sha256, read_calibration
+from sim.resources import scenario_dir
 from sim.targets import DEFAULT_BASE_YEAR
 
 #: The project's record: Shuangta 2013-2021 with Chaoyang and Liaoning context up to 2023.
 HISTORY_FILE = MODEL_DIR / "data" / "history.csv"
 #: Calibration specs shipped with the project.
-SPEC_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "calibration"
+SPEC_DIR = scenario_dir() / "calibration"
 HISTORY_COLUMNS = ["variable", "year", "first_year", "value", "unit", "kind", "scope", "price_basis", "measure",
                    "source", "note"]
 #: Columns a history file may leave out, with the value their rows take.

@@ -72,15 +72,15 @@ def code_version() -> str:
     Computed once per process: ``<16 hex digits of the sources' SHA-256>-numpy<v>-pysd<v>``.
     """
     import importlib
+    from importlib.metadata import version
 
     import numpy as np
-    import pysd
 
     digest = hashlib.sha256()
     for name in _CODE_MODULES:
         module = sys.modules.get(name) or importlib.import_module(name)
         digest.update(Path(module.__file__).read_bytes())
-    return f"{digest.hexdigest()[:16]}-numpy{np.__version__}-pysd{pysd.__version__}"
+    return f"{digest.hexdigest()[:16]}-numpy{np.__version__}-pysd{version('pysd')}"
 
 
 def calibration_sha256(calibration: dict) -> str:

@@ -1,9 +1,14 @@
 """The model: loading the Vensim file and reading its lever catalogue.
 
-This is the only module that imports :mod:`pysd`. PySD writes its translation
-next to the ``.mdl``; we translate a copy in a cache folder keyed by the
-file's SHA-256, so the repository is never written to and a second process
-reuses the translation.
+Names, units, ranges, comments and time settings come from the one parse of
+the ``.mdl`` (:mod:`sim.mdlinfo`), stored in the compiler's cached
+intermediate representation (:func:`sim.compiler.compile_model`): loading a
+model needs no PySD translation. PySD's translation is the reference, made
+only when it is asked for (:attr:`Model.pysd_model`, :meth:`Model.fresh`:
+the exactness tests, ``bench``, :func:`sim.run.simulate_pysd`). PySD writes
+its translation next to the ``.mdl``; we translate a copy in a cache folder
+keyed by the file's SHA-256, so the repository is never written to and a
+second process reuses the translation.
 
 Levers and uncertain parameters are declared in the model itself: a constant
 whose comment starts with ``LEVER:`` (a policy the district controls) or
@@ -34,12 +39,14 @@ from functools import cached_property
 from pathlib import Path
 
 from sim.errors import InputError, ModelError, ModelFileError
+from sim.resources import model_dir
 
 #: Progress of long steps (translation): the CLI shows these lines unless -q.
 progress = logging.getLogger("sim.progress")
 
-#: The model shipped with the project (the one source of truth).
-MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+#: The model shipped with the project (the one source of truth): the checkout's or the installed copy
+#: (:mod:`sim.resources`).
+MODEL_DIR = model_dir()
 DEFAULT_MODEL = MODEL_DIR / "shuangta.mdl"
 
 KINDS = ("LEVER", "UNCERTAIN")
@@ -103,22 +110,31 @@ class Lever:
 
 @dataclass
 class Model:
-    """A translated model: the PySD object plus what we read from it.
+    """A model: its compiled form plus what we read from its one parse.
 
-    Use :func:`load_model`; ``pysd_model`` is a pristine PySD model that must
-    not be run in place (runs use ``fresh()``, a reloaded copy).
+    Use :func:`load_model`. ``pysd_model`` (PySD's translation, the reference)
+    is made on first use only; it is pristine and must not be run in place
+    (reference runs use ``fresh()``, a reloaded copy).
     """
 
     path: Path
     sha256: str
-    translated: Path
-    pysd_model: object = field(repr=False)
-    #: Calibrated defaults applied to every PySD model of this file ({Vensim name: value}).
+    #: Calibrated defaults applied to every run of this file ({Vensim name: value}).
     calibration: dict = field(default_factory=dict)
+    #: The compiled model before calibration (:func:`sim.compiler.compile_model`; compiled on first use if None).
+    uncalibrated: object = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def elements(self) -> list[dict]:
+        """Every element of the ``.mdl`` in file order (:func:`sim.mdlinfo.element_table`)."""
+        return self.compiled.ir["elements"]
 
     @cached_property
     def doc(self):
-        return self.pysd_model.doc
+        """The variables' names, units, ranges, types and comments laid out as PySD's ``Model.doc``."""
+        from sim.mdlinfo import doc_frame
+
+        return doc_frame(self.elements)
 
     @cached_property
     def variables(self) -> list[str]:
@@ -135,8 +151,18 @@ class Model:
     @cached_property
     def settings(self) -> dict[str, float]:
         """INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER as the .mdl sets them."""
-        ctrl = self.pysd_model.components._control_vars
-        return {k: float(v()) for k, v in ctrl.items()}
+        cm = self.compiled
+        return {k: float(getattr(cm, k)) for k in ("initial_time", "final_time", "time_step", "saveper")}
+
+    @cached_property
+    def translated(self) -> Path:
+        """PySD's translation of the ``.mdl`` (:func:`translate`, cached): made on first use."""
+        return translate(self.path)
+
+    @cached_property
+    def pysd_model(self):
+        """PySD's model of the ``.mdl`` with the calibrated defaults, the reference (loaded on first use)."""
+        return self.fresh()
 
     @cached_property
     def catalogue(self) -> dict[str, Lever]:
@@ -164,7 +190,7 @@ class Model:
                 units=str(row["Units"]),
                 lower=lower,
                 upper=upper,
-                default=float(self.pysd_model[name]),
+                default=float(self.compiled.constants[name]),
                 description=body.split("Source:")[0].strip(),
                 chinese=chinese,
                 source=source.group(1).strip() if source else "",
@@ -185,7 +211,7 @@ class Model:
         with this model's calibrated defaults (:attr:`calibration`) as its constants' defaults."""
         from sim.compiler import compile_model
 
-        cm = compile_model(self.path)
+        cm = self.uncalibrated if self.uncalibrated is not None else compile_model(self.path)
         if self.calibration:
             from sim.history import with_settings
 
@@ -193,10 +219,13 @@ class Model:
         return cm
 
     def fresh(self):
-        """A reloaded PySD model: no parameter of an earlier run can leak into it."""
+        """A reloaded PySD model with the calibrated defaults: no parameter of an earlier run can leak into it."""
         import pysd
 
-        pm = pysd.load(str(self.translated))
+        try:
+            pm = pysd.load(str(self.translated))
+        except Exception as exc:  # PySD raises many kinds; ours is one
+            raise ModelError(f"{self.path}: PySD cannot load the translated model: {exc}") from exc
         if self.calibration:
             pm.set_components(dict(self.calibration))
         return pm
@@ -317,24 +346,17 @@ def read_calibration(model_path: str | Path, path: str | Path | None = None) -> 
 
 
 def load_model(path: str | Path = DEFAULT_MODEL, calibrated: bool = True) -> Model:
-    """Load (translating if needed) the model at ``path``.
+    """Load the model at ``path``: its one parse, compiled (cached by content; no PySD translation).
 
     With ``calibrated`` (the default) the calibrated defaults of
     :func:`read_calibration` replace the ``.mdl``'s values of those constants.
     """
-    import pysd
+    from sim.compiler import compile_model
 
     path = require_model_file(path)
-    translated = translate(path)
-    try:
-        pm = pysd.load(str(translated))
-    except Exception as exc:
-        raise ModelError(f"{path}: PySD cannot load the translated model: {exc}") from exc
+    cm = compile_model(path)
     calibration = read_calibration(path) if calibrated else {}
-    if calibration:
-        known = {n for n, t in zip(pm.doc["Real Name"], pm.doc["Type"]) if t == "Constant"}
-        unknown = sorted(set(calibration) - known)
-        if unknown:
-            raise ModelError(f"{calibration_file(path)}: not constants of {path.name}: {', '.join(unknown)}")
-        pm.set_components(dict(calibration))
-    return Model(path=path, sha256=file_sha256(path), translated=translated, pysd_model=pm, calibration=calibration)
+    unknown = sorted(set(calibration) - set(cm.constants))
+    if unknown:
+        raise ModelError(f"{calibration_file(path)}: not constants of {path.name}: {', '.join(unknown)}")
+    return Model(path=path, sha256=cm.sha256, calibration=calibration, uncalibrated=cm)

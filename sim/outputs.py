@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Callable
 
 from sim.errors import InputError
+from sim.resources import model_dir, scenario_dir
 
-REPO = Path(__file__).resolve().parent.parent
-#: Folders of the package whose files no command replaces without --force: the scenario library and data.
-PROTECTED = (REPO / "scenarios", REPO / "model", Path(__file__).resolve().parent / "data")
+#: Folders of the package whose files no command replaces without --force: the scenario library and data
+#: (the checkout's or the installed copies, :mod:`sim.resources`).
+PROTECTED = (scenario_dir(), model_dir(), Path(__file__).resolve().parent / "data")
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.errors import InputError, ScenarioError
+from sim.resources import scenario_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import Model
@@ -104,7 +105,7 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 #: The project's scenario folder: the second place a ``base`` name is looked up.
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = scenario_dir()  # the checkout's or the installed copy (sim.resources)
 
 #: Smallest time step accepted: 1/1024 year.
 _MAX_HALVINGS = 10

@@ -1,8 +1,8 @@
 """Dimensional consistency of a Vensim model, checked with :mod:`pint`.
 
 PySD keeps units as strings and never checks them. :func:`check_units`
-parses the ``.mdl`` with PySD's own translator
-(``VensimFile(path).parse().get_abstract_model()``), reads every variable's
+reads the ``.mdl``'s one parse (:func:`sim.mdlinfo.abstract_model`, PySD's own
+parser, shared with the compiler), reads every variable's
 declared units (the Vensim units field, without its ``[min,max]`` range), and
 propagates units through each equation's syntax tree:
 
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -422,21 +421,10 @@ class UnitChecker:
 
 
 def abstract_model(path: str | Path):
-    """PySD's abstract model of a ``.mdl`` (parsed from a temporary copy: PySD never writes next to it)."""
-    from pysd.translators.vensim.vensim_file import VensimFile
+    """PySD's abstract model of a ``.mdl``: the one parse shared with the compiler (:func:`sim.mdlinfo.abstract_model`)."""
+    from sim.mdlinfo import abstract_model as parse
 
-    from sim.errors import ModelError
-
-    path = Path(path)
-    with tempfile.TemporaryDirectory(prefix="shuangta-units-") as tmp:
-        copy = Path(tmp) / path.name
-        copy.write_bytes(path.read_bytes())
-        try:
-            vf = VensimFile(copy)
-            vf.parse()
-            return vf.get_abstract_model()
-        except Exception as exc:  # PySD raises many kinds
-            raise ModelError(f"{path}: PySD cannot parse the model: {exc}") from exc
+    return parse(path)
 
 
 def check_units(path: str | Path, definitions: str = "") -> UnitReport:

@@ -29,7 +29,8 @@ def test_a_slow_step_is_announced_and_a_fast_one_is_not(caplog):
         assert not shown and "fast step" not in caplog.text
 
 
-def test_first_translation_is_announced_unless_quiet(invoke, tmp_path, monkeypatch):
+def test_first_compilation_is_announced_unless_quiet(invoke, tmp_path, monkeypatch):
+    """A model's first use on a fresh cache (its one parse and compilation; no PySD translation) is announced."""
     model = tmp_path / "toy.mdl"
     shutil.copy2(DATA / "scenario_toy.mdl", model)
     monkeypatch.setattr("sim.model.SLOW_STEP_SECONDS", 0.0)
@@ -37,7 +38,8 @@ def test_first_translation_is_announced_unless_quiet(invoke, tmp_path, monkeypat
         monkeypatch.setenv("SHUANGTA_CACHE", str(tmp_path / cache))
         result = invoke(["levers", "--model", model, *(["-q"] if quiet else [])], tmp_path)
         assert result.exit_code == 0, result.output
-        announced = "translating toy.mdl with PySD" in result.output and "translated toy.mdl in" in result.output
+        announced = "compiling toy.mdl into the ensemble runner" in result.output
+        assert "translat" not in result.output
         assert announced is not quiet
 
 

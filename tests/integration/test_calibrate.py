@@ -331,3 +331,19 @@ def test_cli_calibrate_writes_a_result_folder(synthetic, tmp_path):
     assert "Autonomous TFP Growth" in out.output and "backcast MAPE" in out.output
     assert (tmp_path / "res" / "synthetic" / "manifest.json").is_file()
     assert not (folder / "data").exists()   # without --apply nothing is written next to any model
+
+
+def test_cli_calibrate_apply_writes_the_file_named_with_to(synthetic, tmp_path):
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+
+    folder, _ = synthetic
+    target = tmp_path / "mine" / "calibration.csv"
+    out = CliRunner().invoke(cli, ["calibrate", str(folder / "spec.toml"), "--out", str(tmp_path / "res"),
+                                   "--starts", "1", "--profile-points", "0", "--apply", "--to", str(target)])
+    assert out.exit_code == 0, out.output
+    assert f"calibrated defaults written to {target}" in out.output
+    rows = read_calibration_rows(MODEL_FILE, target)
+    assert "Autonomous TFP Growth" in set(rows["name"])
+    assert not (folder / "data").exists()
