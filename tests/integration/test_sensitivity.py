@@ -20,10 +20,10 @@ import pytest
 
 from conftest import REPO
 from sim.errors import InputError
-from sim.identity import numbers_identity
-from sim.model import load_model
-from sim.scenario import load_scenario
-from sim.sensitivity import (
+from sim.engine.identity import numbers_identity
+from sim.model.loader import load_model
+from sim.specs.scenario import load_scenario
+from sim.analysis.sensitivity import (
     CONF_THRESHOLD,
     is_sensitivity_folder,
     load_study,
@@ -239,7 +239,7 @@ def test_design_follows_the_sweep_distributions(tmp_path):
 
 
 def test_resume_after_an_interruption_gives_the_same_study(tmp_path, monkeypatch):
-    import sim.sweep as sw
+    import sim.engine.sweep as sw
 
     options = {"model_path": MODEL, "workers": 1, "n": 256, "second_order": False, "chunk_size": 500}
     whole = run_sensitivity(SPEC, tmp_path / "whole", **options)
@@ -309,7 +309,7 @@ _MODEL = {}
 
 
 def _model():
-    from sim.model import load_model
+    from sim.model.loader import load_model
 
     if "m" not in _MODEL:
         _MODEL["m"] = load_model(MODEL)

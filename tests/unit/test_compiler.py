@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import compiler
-from sim.compiler import CompiledModel, EnsembleResult, compile_model
+from sim.model import compiler
+from sim.model.compiler import CompiledModel, EnsembleResult, compile_model
 from sim.errors import InputError, ModelError, RunError
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import tomli_w
 
-from sim import scenario as sc
+from sim.specs import scenario as sc
 from sim.errors import InputError, ScenarioError
-from sim.scenario import LeverValue, RunSettings, load_scenario, scenario_json_schema
+from sim.specs.scenario import LeverValue, RunSettings, load_scenario, scenario_json_schema
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scenarios"
 GOOD = DATA / "good"

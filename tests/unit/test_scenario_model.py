@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import scenario as sc
+from sim.specs import scenario as sc
 from sim.errors import ScenarioError
-from sim.model import load_model
-from sim.scenario import LeverValue, check_scenario, diff_scenarios, lever_problems, load_scenario
+from sim.model.loader import load_model
+from sim.specs.scenario import LeverValue, check_scenario, diff_scenarios, lever_problems, load_scenario
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GOOD = DATA / "scenarios" / "good"

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.errors import InputError
-from sim.targets import (
+from sim.plan.targets import (
     COLUMNS,
     COMPARISONS,
     DEFAULT_TARGETS,
@@ -391,7 +391,7 @@ def test_every_target_variable_is_a_model_variable(targets):
 
 def test_ensemble_evaluation_equals_one_run_at_a_time():
     """The vectorised verdicts used by sweeps and searches agree with evaluate() run by run."""
-    from sim.targets import ensemble_gaps, ensemble_quantities
+    from sim.plan.targets import ensemble_gaps, ensemble_quantities
 
     rng = np.random.default_rng(7)
     targets = [t for t in load_targets() if t.evaluable]

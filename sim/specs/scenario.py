@@ -1,0 +1,1244 @@
+"""Scenario files: schema, inheritance, and checks against the model.
+
+A scenario is a TOML file that sets policy levers::
+
+    schema_version = 1
+    name = "plan"
+    description = "Levers at the values the plan states"
+    base = "baseline"                      # optional: inherit from another scenario
+
+    [levers]
+    "Investment Rate" = 0.35               # a constant over the run
+    "Project Realisation Rate" = { "2021" = 0.6, "2025" = 0.8 }   # a time series
+
+    [levers."Key Project Investment"]      # a time series held in steps
+    2021 = 400
+    2023 = 800
+    step = true
+
+    [run]                                  # optional
+    final_time = 2030
+    time_step = 0.125
+
+Lever keys are the model's Vensim names exactly. A file is checked in two stages
+before anything runs:
+
+1. *structure* (:func:`read_scenario_file`): TOML syntax, then the pydantic
+   schema (:class:`ScenarioFile`, unknown keys forbidden), then the chain of
+   ``base`` files (missing files and cycles are errors);
+2. *meaning* (:func:`check_scenario`): each lever exists in the model and is a
+   lever, every value lies in the lever's ``[min,max]`` range, every year lies
+   inside the run.
+
+Every problem is reported as ``(file, key, message)``; the key is a dotted path
+such as ``levers.Project Realisation Rate.2030``. All problems of all files in
+a chain are collected and raised together as one
+:class:`sim.errors.ScenarioError`. The value checks are reusable with another
+set of allowed kinds (:func:`lever_problems`), so that sweeps may set
+uncertain parameters as well.
+
+This module never prints and never exits.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import io
+import json
+import math
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Union
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from sim.errors import InputError, ScenarioError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.model.loader import Model
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SCENARIO_DIR",
+    "LeverValue",
+    "RunSettings",
+    "Scenario",
+    "ScenarioFile",
+    "LeverDiff",
+    "load_scenario",
+    "read_scenario_file",
+    "read_toml_file",
+    "ParsedFile",
+    "check_scenario",
+    "lever_problems",
+    "validate_files",
+    "diff_scenarios",
+    "format_diff",
+    "diff_report",
+    "json_schema_text",
+    "write_json_schema",
+    "scenario_json_schema",
+    "lever_rows",
+    "format_levers",
+]
+
+#: The only version of the file format this program reads.
+SCHEMA_VERSION = 1
+
+#: The project's scenario folder: the second place a ``base`` name is looked up.
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+#: Smallest time step accepted: 1/1024 year.
+_MAX_HALVINGS = 10
+
+#: Model variables that belong to ``[run]``, not to ``[levers]``.
+_CONTROL = {
+    "INITIAL TIME": "fixed by the model",
+    "FINAL TIME": "set it as [run] final_time",
+    "TIME STEP": "set it as [run] time_step",
+    "SAVEPER": "fixed by the model",
+    "Time": "the simulation clock",
+}
+
+Problem = tuple[str, str, str]
+
+_KIND_TEXT = {"lever": "lever", "uncertain": "uncertain parameter"}
+
+
+# --------------------------------------------------------------------------
+# Small helpers for messages
+# --------------------------------------------------------------------------
+
+
+def _num(x: float) -> str:
+    """A number as a person would write it: ``2000`` not ``2000.0``, full precision otherwise."""
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "nan"
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        if x.is_integer() and abs(x) < 1e15:
+            return str(int(x))
+        return repr(x)
+    return str(x)
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """Describe a TOML value with its type, e.g. ``string 'high'``, ``boolean true``."""
+    if isinstance(value, bool):
+        return f"boolean {_num(value)}"
+    if isinstance(value, int):
+        return f"integer {value}"
+    if isinstance(value, float):
+        return _num(value) if math.isfinite(value) else f"{_num(value)} (not a finite number)"
+    if isinstance(value, str):
+        text = repr(value)
+        kind = "string"
+    elif isinstance(value, list):
+        text = json.dumps(value, default=str, ensure_ascii=False)
+        kind = "array"
+    elif isinstance(value, dict):
+        text = json.dumps(value, default=str, ensure_ascii=False)
+        kind = "table"
+    elif hasattr(value, "isoformat"):  # TOML dates and times
+        text = value.isoformat()
+        kind = type(value).__name__
+    else:
+        text = repr(value)
+        kind = type(value).__name__
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{kind} {text}"
+
+
+def _range(lever) -> str:
+    units = f" {lever.units}" if lever.units and lever.units.lower() not in ("", "nan") else ""
+    return f"[{_num(lever.lower)}, {_num(lever.upper)}]{units}"
+
+
+def _suggest(word: str, candidates: Iterable[str]) -> str:
+    """``did you mean 'X'?`` (case-insensitive difflib match), or an empty string."""
+    candidates = list(candidates)
+    lowered = {c.lower(): c for c in candidates}
+    if word.lower() in lowered:
+        return f"; did you mean '{lowered[word.lower()]}'? (names are case-sensitive)"
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    names = " or ".join(f"'{lowered[c]}'" for c in close)
+    return f"; did you mean {names}?"
+
+
+def _key(*parts: Any) -> str:
+    return ".".join(str(p) for p in parts if p != "")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+# --------------------------------------------------------------------------
+# Leaf validators: strict, with messages that say what is allowed
+# --------------------------------------------------------------------------
+
+_LEVER_KINDS = "a number (constant over the run) or a table of year = value (time series)"
+
+
+def _finite(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PydanticCustomError("scenario", "must be {what}; got {got}", {"what": what, "got": _show(value)})
+    if not math.isfinite(value):
+        raise PydanticCustomError(
+            "scenario", "must be a finite number; got {got}", {"got": _num(float(value))}
+        )
+    return float(value)
+
+
+def _lever_number(value: Any) -> float:
+    return _finite(value, _LEVER_KINDS)
+
+
+def _point_number(value: Any) -> float:
+    return _finite(value, "a number")
+
+
+def _year_key(value: Any) -> int:
+    if isinstance(value, str) and len(value) == 4 and value.isascii() and value.isdigit():
+        return int(value)
+    raise PydanticCustomError(
+        "scenario",
+        "not a year: keys of a time-series table are 4-digit years such as \"2025\" (and optionally step = true); got {got}",
+        {"got": repr(value)},
+    )
+
+
+def _strict_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise PydanticCustomError("scenario", "must be true or false; got {got}", {"got": _show(value)})
+
+
+def _schema_version(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value == SCHEMA_VERSION:
+        return value
+    raise PydanticCustomError(
+        "scenario",
+        "must be {v} (the only version of the scenario format this program reads); got {got}",
+        {"v": SCHEMA_VERSION, "got": _show(value)},
+    )
+
+
+def _identifier(value: Any) -> str:
+    if isinstance(value, str) and value and all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+        return value
+    raise PydanticCustomError(
+        "scenario",
+        "must be an identifier (ASCII letters, digits, '-' and '_'); got {got}",
+        {"got": _show(value)},
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise PydanticCustomError("scenario", "must be a string; got {got}", {"got": _show(value)})
+
+
+def _base_ref(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value
+    raise PydanticCustomError(
+        "scenario",
+        "must be the name of another scenario or a path to its file; got {got}",
+        {"got": _show(value)},
+    )
+
+
+def _final_time(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not float(value).is_integer():
+        raise PydanticCustomError(
+            "scenario", "must be a year (a whole number such as 2030); got {got}", {"got": _show(value)}
+        )
+    return float(value)
+
+
+def _time_step(value: Any) -> float:
+    allowed = "a power-of-two fraction of a year that divides 1 exactly: 1, 0.5, 0.25, 0.125, 0.0625, 0.03125 (1/32), ..."
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise PydanticCustomError("scenario", "must be {allowed}; got {got}", {"allowed": allowed, "got": _show(value)})
+    x = float(value)
+    if x > 0:
+        mantissa, exponent = math.frexp(x)  # x = mantissa * 2**exponent, 0.5 <= mantissa < 1
+        if mantissa == 0.5 and -_MAX_HALVINGS + 1 <= exponent <= 1:
+            return x
+    raise PydanticCustomError("scenario", "must be {allowed}; got {got}", {"allowed": allowed, "got": _num(x)})
+
+
+def _field(fn, schema: dict):
+    """A leaf type: validated by ``fn`` (strict, clear message), described by ``schema`` for editors."""
+    return [PlainValidator(fn), WithJsonSchema(schema)]
+
+
+LeverNumber = Annotated[
+    float,
+    *_field(_lever_number, {"type": "number", "description": "A constant value over the whole run, inside the lever's [min,max] range."}),
+]
+PointNumber = Annotated[float, *_field(_point_number, {"type": "number"})]
+YearKey = Annotated[int, *_field(_year_key, {"type": "string", "pattern": "^[0-9]{4}$"})]
+
+
+# --------------------------------------------------------------------------
+# The schema of one file (structure only)
+# --------------------------------------------------------------------------
+
+_SERIES_SCHEMA = {
+    "type": "object",
+    "title": "TimeSeries",
+    "description": (
+        "A lever that changes over time: keys are 4-digit years (as strings), values are the lever's "
+        "value in that year. Linear between years; before the first and after the last year the end "
+        "value holds. With step = true each value holds until the next year given."
+    ),
+    "properties": {
+        "step": {
+            "type": "boolean",
+            "default": False,
+            "description": "true: each value holds until the next year given (a staircase); false (default): linear between years.",
+        }
+    },
+    "patternProperties": {
+        "^[0-9]{4}$": {
+            "type": "number",
+            "description": "The lever's value in this year, inside the lever's [min,max] range.",
+        }
+    },
+    "additionalProperties": False,
+    "minProperties": 1,
+}
+
+
+class TimeSeries(BaseModel):
+    """A time-series lever value as written in a file: ``{"2021" = 0.6, "2025" = 0.8, step = true}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: dict[YearKey, PointNumber] = Field(description="Year -> value.")
+    step: Annotated[bool, *_field(_strict_bool, {"type": "boolean"})] = Field(
+        default=False, description="Hold each value until the next year (else linear)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split(cls, data: Any) -> Any:
+        # In the file the years and `step` share one table; keep them apart here.
+        if isinstance(data, dict):
+            data = dict(data)
+            out: dict[str, Any] = {}
+            if "step" in data:
+                out["step"] = data.pop("step")
+            out["points"] = data
+            return out
+        return data
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "TimeSeries":
+        if not self.points:
+            raise PydanticCustomError(
+                "scenario", "a time-series table needs at least one year = value (e.g. \"2025\" = 0.8)"
+            )
+        return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler):  # noqa: D105
+        return dict(_SERIES_SCHEMA)
+
+
+def _entry_kind(value: Any) -> str:
+    return "series" if isinstance(value, (dict, TimeSeries)) else "number"
+
+
+LeverEntry = Annotated[
+    Union[Annotated[LeverNumber, Tag("number")], Annotated[TimeSeries, Tag("series")]],
+    Discriminator(_entry_kind),
+]
+_LEVER_ENTRY = TypeAdapter(LeverEntry)
+
+
+class RunTable(BaseModel):
+    """The optional [run] table: simulation settings that override the model's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    final_time: Annotated[float | None, *_field(_final_time, {"type": "integer"})] = Field(
+        default=None,
+        description="Last year of the run (a whole year after the model's INITIAL TIME). Default: the model's FINAL TIME.",
+    )
+    time_step: Annotated[float | None, *_field(_time_step, {"type": "number", "enum": [2.0**-k for k in range(_MAX_HALVINGS + 1)]})] = Field(
+        default=None,
+        description="Integration step in years: a power-of-two fraction of a year (1, 0.5, 0.25, 0.125, 0.0625, 0.03125, ...). Default: the model's TIME STEP.",
+    )
+
+
+class ScenarioFile(BaseModel):
+    """One scenario file as written (before its base is resolved)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="Shuangta scenario",
+        json_schema_extra={
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "description": (
+                "A scenario of the Shuangta District system-dynamics model: values for policy levers "
+                "(model constants tagged LEVER:), optionally inheriting from a base scenario."
+            ),
+        },
+    )
+
+    schema_version: Annotated[int, *_field(_schema_version, {"const": SCHEMA_VERSION, "type": "integer"})] = Field(
+        description="Version of the scenario file format; must be 1."
+    )
+    name: Annotated[str, *_field(_identifier, {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"})] = Field(
+        description="Short identifier of the scenario: ASCII letters, digits, '-' and '_'."
+    )
+    description: Annotated[str, *_field(_text, {"type": "string"})] = Field(
+        description="What the scenario assumes, in a sentence or two."
+    )
+    base: Annotated[str | None, *_field(_base_ref, {"type": "string", "minLength": 1})] = Field(
+        default=None,
+        description=(
+            "Scenario this one inherits from: a name (looked up as <name>.toml next to this file, then in the "
+            "project's scenarios/ folder) or a relative/absolute path. This file's levers override the base's."
+        ),
+    )
+    levers: dict[str, LeverEntry] = Field(
+        default_factory=dict,
+        description=(
+            "Policy levers by their Vensim name in the model (quote names with spaces). Each value is a number "
+            "(constant) or a time-series table."
+        ),
+    )
+    run: RunTable = Field(default_factory=RunTable, description="Simulation settings that override the model's.")
+
+
+_TOP_KEYS = list(ScenarioFile.model_fields)
+_RUN_KEYS = list(RunTable.model_fields)
+
+
+# --------------------------------------------------------------------------
+# Runtime values
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=True)
+class LeverValue:
+    """The value a scenario gives one lever: a constant, or a time series of ``{year: value}``.
+
+    Exactly one of ``value`` (constant) and ``points`` (time series, sorted by
+    year) is set. ``step`` applies to time series: ``False`` is linear
+    interpolation between points, ``True`` holds each value until the next
+    point. Outside the first and last point the end values hold.
+    """
+
+    value: float | None = None
+    points: dict[int, float] | None = None
+    step: bool = False
+
+    def __post_init__(self):
+        if (self.value is None) == (self.points is None):
+            raise ValueError("LeverValue needs exactly one of value= and points=")
+        if self.points is not None:
+            if not self.points:
+                raise ValueError("LeverValue points must not be empty")
+            object.__setattr__(self, "points", {int(k): float(v) for k, v in sorted(self.points.items())})
+        else:
+            object.__setattr__(self, "value", float(self.value))
+        if self.points is None and self.step:
+            object.__setattr__(self, "step", False)
+
+    __hash__ = None  # points is a dict
+
+    @classmethod
+    def constant(cls, value: float) -> "LeverValue":
+        """A value held over the whole run."""
+        return cls(value=value)
+
+    @classmethod
+    def series(cls, points: Mapping[int, float], step: bool = False) -> "LeverValue":
+        """A time series ``{year: value}``, linear (default) or in steps."""
+        return cls(points=dict(points), step=step)
+
+    @classmethod
+    def parse(cls, raw: Any) -> "LeverValue":
+        """Validate a value as written in a file (number or table) and return it.
+
+        Raises :class:`pydantic.ValidationError` on a malformed value; scenario
+        files report these through :class:`ScenarioError` instead.
+        """
+        return _to_lever_value(_LEVER_ENTRY.validate_python(raw))
+
+    @property
+    def is_series(self) -> bool:
+        return self.points is not None
+
+    def items(self) -> list[tuple[int | None, float]]:
+        """``[(year, value), ...]`` for a series, ``[(None, value)]`` for a constant."""
+        if self.points is None:
+            return [(None, self.value)]
+        return list(self.points.items())
+
+    def at(self, times) -> np.ndarray:
+        """The lever's value at each of ``times`` (years, any grid, any shape) as a float array.
+
+        A constant is the same everywhere. A series is linear between points
+        (``step=False``) or holds each value until the next point (``step=True``,
+        the new value applies from its year on); before the first point and
+        after the last the end value holds.
+        """
+        t = np.asarray(times, dtype=float)
+        if self.points is None:
+            return np.full(t.shape, self.value, dtype=float)
+        years = np.fromiter(self.points.keys(), dtype=float)
+        values = np.fromiter(self.points.values(), dtype=float)
+        if not self.step:
+            return np.interp(t, years, values)
+        idx = np.searchsorted(years, t, side="right") - 1
+        return values[np.clip(idx, 0, len(values) - 1)]
+
+    def to_jsonable(self) -> float | dict[str, Any]:
+        """The value as written in a file: a float, or ``{"2021": 0.6, ..., "step": true}``."""
+        if self.points is None:
+            return self.value
+        out: dict[str, Any] = {str(y): v for y, v in self.points.items()}
+        if self.step:
+            out["step"] = True
+        return out
+
+    def describe(self) -> str:
+        """Short text for tables: ``0.3`` or ``2021: 0.6, 2025: 0.8 (step)``."""
+        if self.points is None:
+            return _num(self.value)
+        text = ", ".join(f"{y}: {_num(v)}" for y, v in self.points.items())
+        return text + (" (step)" if self.step else "")
+
+
+def _to_lever_value(entry: float | TimeSeries) -> LeverValue:
+    if isinstance(entry, TimeSeries):
+        return LeverValue.series(entry.points, entry.step)
+    return LeverValue.constant(entry)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Overrides of the model's simulation settings; ``None`` keeps the model's value."""
+
+    final_time: float | None = None
+    time_step: float | None = None
+
+    def to_jsonable(self) -> dict[str, float]:
+        return {k: v for k, v in (("final_time", self.final_time), ("time_step", self.time_step)) if v is not None}
+
+
+@dataclass
+class Scenario:
+    """A scenario with its base chain resolved.
+
+    ``chain`` lists the files from the root base to this one; ``levers`` are
+    the merged lever values (a child's lever replaces its base's lever whole);
+    ``run`` merges field by field with the child taking precedence;
+    ``sources`` tells which file in the chain set each lever (for messages).
+    """
+
+    name: str
+    description: str
+    path: Path
+    chain: list[Path]
+    levers: dict[str, LeverValue]
+    run: RunSettings = field(default_factory=RunSettings)
+    sources: dict[str, Path] = field(default_factory=dict, repr=False)
+    run_sources: dict[str, Path] = field(default_factory=dict, repr=False)
+
+    def resolved_dict(self) -> dict[str, Any]:
+        """The resolved content as a JSON-able dict (for manifests).
+
+        It is itself a valid scenario document without ``base`` (dump it as
+        TOML and it loads to the same levers). Paths are not included: see
+        ``chain``.
+        """
+        out: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "description": self.description,
+            "levers": {k: v.to_jsonable() for k, v in self.levers.items()},
+        }
+        run = self.run.to_jsonable()
+        if run:
+            out["run"] = run
+        return out
+
+    def sha256(self) -> str:
+        """SHA-256 of the resolved content (canonical JSON, keys sorted): equal levers, equal hash."""
+        text = json.dumps(self.resolved_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------
+# Stage 1: structure of one file
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class ParsedFile:
+    """What one file contributes before its base is resolved (:func:`read_scenario_file`).
+
+    ``problems`` lists its structural problems; the well-formed parts are kept
+    even when there are problems, so that their meaning can still be checked.
+    """
+
+    path: Path
+    label: str
+    problems: list[Problem] = field(default_factory=list)
+    name: str | None = None
+    description: str | None = None
+    base: str | None = None
+    lever_names: list[str] = field(default_factory=list)  # every key under [levers]
+    levers: dict[str, LeverValue] = field(default_factory=dict)  # only the well-formed ones
+    run: dict[str, float] = field(default_factory=dict)
+
+
+def read_toml_file(path: str | Path, label: str, what: str = "scenario file",
+                   needs: str = "a scenario needs at least schema_version, name and description",
+                   ) -> tuple[dict | None, list[Problem]]:
+    """Read a TOML input file; never raises for a bad file.
+
+    Returns ``(document, [])``, or ``(None, [problem])`` with one
+    ``(label, "", message)`` problem when the file is missing, a folder,
+    unreadable, not UTF-8, empty, not valid TOML or without keys. ``what``
+    names the kind of file ("is a folder, not a scenario file"); ``needs`` ends
+    the message for a file without keys ("file is empty; a scenario needs ...").
+    Scenario, sweep and sensitivity files are read with it.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, [(label, "", "file not found")]
+    except IsADirectoryError:
+        return None, [(label, "", f"is a folder, not a {what}")]
+    except OSError as exc:
+        return None, [(label, "", f"cannot read the file: {exc.strerror or exc}")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, [(label, "", f"not UTF-8 text (bad byte at line {line})")]
+    if not text.strip():
+        return None, [(label, "", f"file is empty; {needs}")]
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [(label, "", f"not valid TOML: {_one_line(str(exc))}")]
+    if not doc:
+        return None, [(label, "", f"file has no keys (only comments); {needs}")]
+    return doc, []
+
+
+def _translate(error: dict, label: str) -> Problem:
+    """One pydantic error as ``(file, dotted key, message)``."""
+    loc = list(error["loc"])
+    if loc and loc[-1] == "[key]":  # the problem is the key itself (e.g. a bad year): report at the key
+        loc.pop()
+    # Drop the internal parts of the location: union tags and the `points` field of a time series.
+    if len(loc) >= 3 and loc[0] == "levers" and loc[2] in ("number", "series"):
+        del loc[2]
+        if len(loc) >= 3 and loc[2] == "points":
+            del loc[2]
+    key = _key(*loc)
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "missing":
+        what = {
+            "schema_version": f"the file format version, {SCHEMA_VERSION}",
+            "name": "an identifier: ASCII letters, digits, '-' and '_'",
+            "description": "a sentence saying what the scenario assumes",
+        }.get(key, "")
+        return (label, key, "required key is missing" + (f" ({what})" if what else ""))
+    if kind == "extra_forbidden":
+        parent, bad = loc[:-1], str(loc[-1])
+        allowed = _RUN_KEYS if parent == ["run"] else _TOP_KEYS
+        where = "in [run]" if parent == ["run"] else "at the top level"
+        hint = _suggest(bad, allowed)
+        if not hint and parent == []:
+            hint = " (levers go under [levers])"
+        msg = f"unknown key {bad!r} {where}; allowed: {', '.join(allowed)}" + hint
+        return (label, key, msg)
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        if key == "levers":
+            return (label, key, f"must be a table of lever = value; got {_show(value)}")
+        if key == "run":
+            return (label, key, f"must be a table with final_time and/or time_step; got {_show(value)}")
+        return (label, key, f"must be a table; got {_show(value)}")
+    if kind == "scenario":  # our own messages
+        return (label, key, _one_line(error["msg"]))
+    return (label, key, _one_line(f"{error['msg']}; got {_show(value)}"))
+
+
+def read_scenario_file(path: str | Path) -> ParsedFile:
+    """Read one file and check its structure; never raises for a bad file.
+
+    Returns the file's contribution with every structural problem in
+    ``.problems`` and the well-formed parts kept, so that the meaning of the
+    rest can still be checked and all of a file's errors reported together.
+    """
+    path = Path(path)
+    data = ParsedFile(path=path, label=str(path))
+    doc, data.problems = read_toml_file(path, data.label)
+    if doc is None:
+        return data
+    try:
+        parsed = ScenarioFile.model_validate(doc)
+    except ValidationError as exc:
+        data.problems.extend(_translate(e, data.label) for e in exc.errors())
+        _salvage(doc, data)
+        return data
+    data.name, data.description, data.base = parsed.name, parsed.description, parsed.base
+    data.lever_names = list(parsed.levers)
+    data.levers = {k: _to_lever_value(v) for k, v in parsed.levers.items()}
+    data.run = {k: v for k, v in parsed.run.model_dump().items() if v is not None}
+    return data
+
+
+def _salvage(doc: dict, data: ParsedFile) -> None:
+    """Keep the well-formed parts of a file that failed validation (for the meaning checks)."""
+    for key, fn in (("name", _identifier), ("description", _text), ("base", _base_ref)):
+        try:
+            setattr(data, key, fn(doc.get(key)))
+        except PydanticCustomError:
+            pass
+    levers = doc.get("levers")
+    if isinstance(levers, dict):
+        data.lever_names = list(levers)
+        for name, raw in levers.items():
+            try:
+                data.levers[name] = LeverValue.parse(raw)
+            except ValidationError:
+                pass
+    run = doc.get("run")
+    if isinstance(run, dict):
+        for key, fn in (("final_time", _final_time), ("time_step", _time_step)):
+            if key in run:
+                try:
+                    data.run[key] = fn(run[key])
+                except PydanticCustomError:
+                    pass
+
+
+# --------------------------------------------------------------------------
+# Base chains
+# --------------------------------------------------------------------------
+
+
+def _is_path(ref: str) -> bool:
+    """``base`` is a path (relative to the file, or absolute) rather than a scenario name."""
+    return "/" in ref or "\\" in ref or ref.endswith(".toml")
+
+
+def _base_candidates(ref: str, child: Path, search_dirs: Sequence[Path]) -> list[Path]:
+    if _is_path(ref):
+        p = Path(ref).expanduser()
+        return [p if p.is_absolute() else child.parent / p]
+    return [child.parent / f"{ref}.toml", *(Path(d) / f"{ref}.toml" for d in search_dirs)]
+
+
+def _known_names(child: Path, search_dirs: Sequence[Path]) -> list[str]:
+    names: set[str] = set()
+    for folder in (child.parent, *search_dirs):
+        try:
+            names.update(p.stem for p in Path(folder).glob("*.toml"))
+        except OSError:
+            pass
+    return sorted(names)
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return a.absolute() == b.absolute()
+
+
+def _read_chain(path: Path, search_dirs: Sequence[Path]) -> tuple[list[ParsedFile], list[Problem]]:
+    """Read ``path`` and its bases; return the files root-first and every structural problem, leaf first."""
+    files: list[ParsedFile] = []
+    problems: list[Problem] = []
+    current = read_scenario_file(path)
+    while True:
+        files.append(current)
+        problems.extend(current.problems)
+        if not current.base:
+            break
+        candidates = _base_candidates(current.base, current.path, search_dirs)
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            looked = " and ".join(str(c) for c in candidates)
+            hint = "" if _is_path(current.base) else _suggest(current.base, _known_names(current.path, search_dirs))
+            problems.append((current.label, "base", f"base scenario {current.base!r} not found (looked for {looked}){hint}"))
+            break
+        start = next((f for f in files if _same(found, f.path)), None)
+        if start is not None:
+            # Reported at the first file of the loop: the one whose base chain comes back to it.
+            loop = " -> ".join([*(f.label for f in files), start.label])
+            problems.append((start.label, "base", f"cycle of base scenarios: {loop}"))
+            break
+        current = read_scenario_file(found)
+    files.reverse()
+    return files, problems
+
+
+def _merge(files: list[ParsedFile]) -> dict[str, Any]:
+    """Merge a chain (root first): levers lever by lever, [run] field by field, the child winning."""
+    levers: dict[str, LeverValue] = {}
+    sources: dict[str, Path] = {}
+    names: dict[str, Path] = {}
+    run: dict[str, float] = {}
+    run_sources: dict[str, Path] = {}
+    for f in files:
+        for name in f.lever_names:
+            names[name] = f.path
+            levers.pop(name, None)  # a malformed override does not fall back to the base's value
+        for name, value in f.levers.items():
+            levers[name] = value
+            sources[name] = f.path
+        for key, value in f.run.items():
+            run[key] = value
+            run_sources[key] = f.path
+    return {"levers": levers, "sources": sources, "names": names, "run": run, "run_sources": run_sources}
+
+
+# --------------------------------------------------------------------------
+# Stage 2: meaning, against the model
+# --------------------------------------------------------------------------
+
+
+def _run_window(model: "Model", final_time: float | None) -> tuple[float, float]:
+    start = model.settings["initial_time"]
+    end = model.settings["final_time"] if final_time is None else final_time
+    return start, end
+
+
+def _variable_types(model: "Model") -> dict[str, str]:
+    try:
+        return {str(r["Real Name"]): str(r["Type"]) for r in model.doc.to_dict("records")}
+    except Exception:  # a model without a PySD doc table: names only
+        return {n: "variable" for n in getattr(model, "variables", [])}
+
+
+def lever_problems(
+    values: Mapping[str, LeverValue | None],
+    model: "Model",
+    *,
+    file: str | Mapping[str, str],
+    allowed_kinds: Sequence[str] = ("lever",),
+    window: tuple[float, float] | None = None,
+    prefix: str = "levers",
+) -> list[Problem]:
+    """Check names and values against the model's catalogue; return the problems (never raises).
+
+    ``values`` maps a Vensim name to its value (``None``: the value was
+    malformed and is already reported; only the name is checked).
+    ``allowed_kinds`` is ``("lever",)`` for scenarios; sweeps and sensitivity
+    studies pass ``("lever", "uncertain")``. ``window`` is ``(initial, final)``
+    of the run (default: the model's); every year of a time series must lie in
+    it. ``file`` is the file label, or a mapping from name to label when the
+    values come from several files. Keys are reported as ``prefix.name[.year]``.
+    """
+    catalogue = model.catalogue
+    allowed = [n for n, lev in catalogue.items() if lev.kind in allowed_kinds]
+    kinds_text = " or ".join(_KIND_TEXT.get(k, k) for k in allowed_kinds)
+    a_kinds = ("an " if kinds_text[:1] in "aeiou" else "a ") + kinds_text
+    types = None
+    start, end = window if window is not None else _run_window(model, None)
+    problems: list[Problem] = []
+    for name, value in values.items():
+        label = file if isinstance(file, str) else str(file.get(name, ""))
+        key = _key(prefix, name)
+        lever = catalogue.get(name)
+        if lever is None:
+            if types is None:
+                types = _variable_types(model)
+            if name in _CONTROL:
+                problems.append((label, key, f"{name!r} is a simulation setting, not {a_kinds}: {_CONTROL[name]}"))
+            elif name in types:
+                problems.append(
+                    (label, key, f"{name!r} is a model variable ({types[name]}) but not {a_kinds}: only constants "
+                     f"tagged {' or '.join(k.upper() + ':' for k in allowed_kinds)} in the model may be set"
+                     + _suggest(name, allowed))
+                )
+            else:
+                problems.append(
+                    (label, key, f"unknown {kinds_text} {name!r}: not in the model {Path(model.path).name}"
+                     + (_suggest(name, allowed) or f"; `shuangta levers{'' if set(allowed_kinds) == {'lever'} else ' --all'}` lists them"))
+                )
+            continue
+        if lever.kind not in allowed_kinds:
+            what = {"uncertain": "an uncertain parameter", "lever": "a policy lever"}.get(lever.kind, lever.kind)
+            where = (
+                "scenarios may set levers only; vary it in a sweep or sensitivity study"
+                if lever.kind == "uncertain"
+                else f"only {a_kinds} may be set here"
+            )
+            problems.append((label, key, f"{name!r} is {what} (range {_range(lever)}), not {a_kinds}: {where}"))
+            continue
+        if value is None:
+            continue
+        for year, x in value.items():
+            k = key if year is None else _key(key, year)
+            if not lever.lower <= x <= lever.upper:
+                extra = " (this lever cannot be negative)" if x < 0 <= lever.lower else ""
+                problems.append(
+                    (label, k, f"{_num(x)} is outside the allowed range {_range(lever)} of {_KIND_TEXT.get(lever.kind, lever.kind)} {name!r}{extra}")
+                )
+            if year is not None and not start <= year <= end:
+                problems.append(
+                    (label, k, f"year {year} lies outside the run {_num(start)}-{_num(end)} "
+                     f"(INITIAL TIME to final_time); time-series years must be within it")
+                )
+    return problems
+
+
+def _run_problems(run: Mapping[str, float], run_sources: Mapping[str, Path], model: "Model") -> list[Problem]:
+    problems: list[Problem] = []
+    start = model.settings["initial_time"]
+    final = run.get("final_time")
+    if final is not None and final <= start:
+        problems.append(
+            (str(run_sources["final_time"]), "run.final_time",
+             f"{_num(final)} is not after the model's INITIAL TIME {_num(start)}; final_time must be a later year")
+        )
+    step = run.get("time_step")
+    saveper = model.settings.get("saveper")
+    if step is not None and saveper:
+        ratio = saveper / step
+        if ratio < 1 or not float(ratio).is_integer():
+            problems.append(
+                (str(run_sources["time_step"]), "run.time_step",
+                 f"{_num(step)} does not divide the model's SAVEPER {_num(saveper)}; results are saved every SAVEPER years")
+            )
+    return problems
+
+
+def _meaning_problems(merged: Mapping[str, Any], model: "Model") -> list[Problem]:
+    run = merged["run"]
+    problems = _run_problems(run, merged["run_sources"], model)
+    final = run.get("final_time")
+    if final is not None and final <= model.settings["initial_time"]:
+        final = None  # already reported; check years against the model's own run
+    values = {name: merged["levers"].get(name) for name in merged["names"]}
+    labels = {name: str(path) for name, path in merged["names"].items()}
+    problems += lever_problems(values, model, file=labels, window=_run_window(model, final))
+    return problems
+
+
+def _ordered(problems: list[Problem], labels: Sequence[str]) -> list[Problem]:
+    """Problems grouped by file (leaf first), order within a file kept, duplicates dropped."""
+    rank = {label: i for i, label in enumerate(labels)}
+    seen: set[Problem] = set()
+    unique = [p for p in problems if not (p in seen or seen.add(p))]
+    return sorted(unique, key=lambda p: rank.get(p[0], len(rank)))
+
+
+def check_scenario(scenario: Scenario, model: "Model") -> None:
+    """Check a resolved scenario against the model; raise :class:`ScenarioError` with every problem.
+
+    Each lever must exist in ``model.catalogue`` with kind ``"lever"``, each
+    value (every point of a series) must lie in its range, each year inside
+    the run; ``[run]`` must fit the model's INITIAL TIME and SAVEPER.
+    """
+    merged = {
+        "levers": scenario.levers,
+        "names": {n: scenario.sources.get(n, scenario.path) for n in scenario.levers},
+        "run": scenario.run.to_jsonable(),
+        "run_sources": {k: scenario.run_sources.get(k, scenario.path) for k in scenario.run.to_jsonable()},
+    }
+    problems = _meaning_problems(merged, model)
+    if problems:
+        labels = [str(p) for p in reversed(scenario.chain)]
+        raise ScenarioError(_ordered(problems, labels))
+
+
+def load_scenario(
+    path: str | Path,
+    model: "Model | None" = None,
+    *,
+    search_dirs: Sequence[str | Path] | None = None,
+) -> Scenario:
+    """Read a scenario file, resolve its chain of bases and (given a model) check its meaning.
+
+    ``base = "name"`` is looked up as ``name.toml`` next to the file, then in
+    each of ``search_dirs`` (default: the project's ``scenarios/`` folder); a
+    base containing ``/`` or ending in ``.toml`` is a path (relative to the
+    file). The child's levers replace the base's lever by lever; ``[run]``
+    merges field by field; ``name`` and ``description`` are the child's.
+
+    Raises :class:`ScenarioError` listing every problem of every file in the
+    chain (structure always; meaning when ``model`` is given).
+    """
+    path = Path(path)
+    dirs = [Path(d) for d in (search_dirs if search_dirs is not None else [SCENARIO_DIR])]
+    files, problems = _read_chain(path, dirs)
+    merged = _merge(files)
+    if model is not None:
+        problems += _meaning_problems(merged, model)
+    if problems:
+        raise ScenarioError(_ordered(problems, [f.label for f in reversed(files)]))
+    leaf = files[-1]
+    return Scenario(
+        name=leaf.name,
+        description=leaf.description,
+        path=path,
+        chain=[f.path for f in files],
+        levers=merged["levers"],
+        run=RunSettings(**merged["run"]),
+        sources=merged["sources"],
+        run_sources=merged["run_sources"],
+    )
+
+
+def validate_files(
+    paths: Iterable[str | Path], model: "Model | None" = None, **kwargs
+) -> tuple[list[str | Path], list[Problem]]:
+    """Load each file; return ``(valid files as given, every problem of the others)``.
+
+    Does not raise :class:`ScenarioError` (the caller decides); a base shared
+    by several files reports its problems once. ``kwargs`` go to
+    :func:`load_scenario`.
+    """
+    ok: list[str | Path] = []
+    problems: list[Problem] = []
+    for p in paths:
+        try:
+            load_scenario(p, model, **kwargs)
+        except ScenarioError as exc:
+            problems.extend(q for q in exc.problems if q not in problems)
+        else:
+            ok.append(p)
+    return ok, problems
+
+
+# --------------------------------------------------------------------------
+# Comparing scenarios
+# --------------------------------------------------------------------------
+
+
+class LeverDiff(NamedTuple):
+    """One differing lever: its value in A and in B (as written in a file).
+
+    A side that does not set the lever shows the model's default (a float)
+    when a model was given, else the string ``"unset"``.
+    """
+
+    lever: str
+    value_a: float | dict | str
+    value_b: float | dict | str
+
+
+def diff_scenarios(
+    a: Scenario | str | Path, b: Scenario | str | Path, model: "Model | None" = None
+) -> list[LeverDiff]:
+    """The levers whose effective values differ between two scenarios, bases resolved.
+
+    Paths are loaded (and, given a model, checked) first. With a model, a lever
+    a scenario does not set takes the model's default, so setting a lever to
+    its default is no difference. Order: the model's catalogue order, then
+    names not in it alphabetically.
+    """
+    sa = a if isinstance(a, Scenario) else load_scenario(a, model)
+    sb = b if isinstance(b, Scenario) else load_scenario(b, model)
+    names = set(sa.levers) | set(sb.levers)
+    order = list(model.catalogue) if model is not None else []
+    ranked = [n for n in order if n in names] + sorted(names - set(order))
+    rows: list[LeverDiff] = []
+    for name in ranked:
+        va, vb = sa.levers.get(name), sb.levers.get(name)
+        if model is not None and name in model.catalogue:
+            default = LeverValue.constant(model.catalogue[name].default)
+            ea, eb = va or default, vb or default
+        else:
+            ea, eb = va, vb
+        if ea == eb:
+            continue
+        rows.append(
+            LeverDiff(
+                name,
+                ea.to_jsonable() if ea is not None else "unset",
+                eb.to_jsonable() if eb is not None else "unset",
+            )
+        )
+    return rows
+
+
+def diff_report(a: str | Path, b: str | Path, model: "Model | None" = None) -> str:
+    """Load two scenario files and return the text table of their differing levers."""
+    sa, sb = load_scenario(a, model), load_scenario(b, model)
+    return format_diff(diff_scenarios(sa, sb, model), sa, sb)
+
+
+def _cell(value: Any, is_set: bool) -> str:
+    if isinstance(value, str):
+        return value
+    text = LeverValue.parse(value).describe()
+    return text if is_set else f"{text} (default)"
+
+
+def format_diff(rows: Sequence[LeverDiff], a: Scenario, b: Scenario) -> str:
+    """A text table ``lever | A | B`` of :func:`diff_scenarios` rows (defaults marked)."""
+    if not rows:
+        return f"no differences between {a.name} and {b.name}"
+    table = [
+        [r.lever, _cell(r.value_a, r.lever in a.levers), _cell(r.value_b, r.lever in b.levers)] for r in rows
+    ]
+    return _text_table(["lever", a.name, b.name], table)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(_width(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells):
+        return "  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(cells, widths)).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------
+# Lever catalogue for people, and the JSON Schema for editors
+# --------------------------------------------------------------------------
+
+
+def lever_rows(model: "Model", include_uncertain: bool = False) -> list[dict[str, Any]]:
+    """The model's levers (and, if asked, uncertain parameters) as plain dicts, in model order.
+
+    Keys: name, [kind,] units, lower, upper, default, description, chinese, source.
+    """
+    rows = []
+    for lev in model.catalogue.values():
+        if lev.kind != "lever" and not include_uncertain:
+            continue
+        row = lev.to_dict()
+        if not include_uncertain:
+            row.pop("kind")
+        rows.append(row)
+    return rows
+
+
+def _clip(text: str, width: int = 70) -> str:
+    text = " ".join(str(text).split())
+    if _width(text) <= width:
+        return text
+    out, used = [], 0
+    for c in text:
+        used += _width(c)
+        if used > width - 3:
+            break
+        out.append(c)
+    return "".join(out).rstrip() + "..."
+
+
+def format_levers(rows: Sequence[Mapping[str, Any]], fmt: str = "table") -> str:
+    """Render :func:`lever_rows` as ``table``, ``csv`` or ``json``.
+
+    The table is for reading in a terminal: long descriptions and sources are
+    shortened there; ``csv`` and ``json`` carry the full text.
+    """
+    if fmt == "json":
+        return json.dumps(list(rows), indent=2, ensure_ascii=False)
+    keys = list(rows[0]) if rows else ["name", "units", "lower", "upper", "default", "description", "chinese", "source"]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buf.getvalue().rstrip("\n")
+    if fmt == "table":
+        head = ["name", *(["kind"] if "kind" in keys else []), "units", "range", "default", "chinese", "description", "source"]
+        body = [
+            [
+                r["name"],
+                *([r["kind"]] if "kind" in keys else []),
+                r["units"],
+                f"[{_num(r['lower'])}, {_num(r['upper'])}]",
+                _num(r["default"]),
+                r["chinese"],
+                _clip(r["description"]),
+                _clip(r["source"], 40),
+            ]
+            for r in rows
+        ]
+        return _text_table(head, body)
+    raise ValueError(f"unknown format {fmt!r}; use table, csv or json")
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of a scenario file, for editors; every field has a description."""
+    schema = ScenarioFile.model_json_schema(mode="validation")
+    schema["properties"]["levers"]["propertyNames"] = {"minLength": 1}
+    # An optional key is left out, never null: drop pydantic's `"default": null`.
+    for obj in (schema, *schema.get("$defs", {}).values()):
+        for prop in obj.get("properties", {}).values():
+            if "default" in prop and prop["default"] is None:
+                del prop["default"]
+    return schema
+
+
+def json_schema_text() -> str:
+    """:func:`scenario_json_schema` as the text of ``docs/scenario.schema.json`` (indented, final newline)."""
+    return json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def is_json_schema(path: str | Path) -> bool:
+    """True for a file holding a scenario JSON Schema (an earlier :func:`write_json_schema`): it may be replaced."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("title") == ScenarioFile.model_config["title"] and "$schema" in data
+
+
+def write_json_schema(path: str | Path) -> Path:
+    """Write the JSON Schema to ``path`` (through a temporary file, so a reader never sees half of it)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json_schema_text(), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write the schema: {exc.strerror or exc}") from exc
+    return path
