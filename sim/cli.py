@@ -235,7 +235,8 @@ def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: st
                   chunk_size: int | None, model_path: str | None) -> None:
     """Run the sweep file SPEC: many runs over sampled or gridded levers, with target probabilities."""
     from sim.engine.outputs import Folder
-    from sim.engine.sweep import DEFAULT_OUT, format_summary, run_sweep
+    from sim.engine.sweep import DEFAULT_OUT, run_sweep
+    from sim.engine.sweep_folder import format_summary
 
     _check_outputs(Folder(out or DEFAULT_OUT))
     quiet = is_quiet()
@@ -332,7 +333,8 @@ def hindcast_command(scenario: str | None, out: str, members: int | None, seed: 
 @click.pass_context
 def check_command(ctx: click.Context, only: tuple[str, ...], data_path: str | None, model_path: str | None) -> None:
     """Run the validation suite; print each test's result with its figures. Exit status 1 if any test fails."""
-    from sim.analysis.checks import REALITY_CHECKS, format_checks, run_checks
+    from sim.analysis.checks import REALITY_CHECKS
+    from sim.analysis.suite import format_checks, run_checks
     from sim.model.loader import DEFAULT_MODEL, require_model_file
 
     require_model_file(model_path or DEFAULT_MODEL)

@@ -412,7 +412,7 @@ def calibrate(spec: CalibrationSpec | str | Path, model_path: str | Path = DEFAU
     columns = set(series_columns(spec.file.series, names)) | (set(_BACKCAST_EXTRA) & names)
     run = runner.run(x_final[None, :], columns=sorted(columns))
     backcast = run.member(0)
-    comparison = _comparison(spec, run)
+    comparison = comparison_table(spec, run)
     fitted = comparison[comparison["use"] == "fitted"]
     statistics = fit_statistics(fitted)
     rows = []
@@ -456,7 +456,7 @@ _BACKCAST_EXTRA = ["Population", "Industrial Capital", "Industrial Value Added",
                    "Realisation Improvement", "Industrial Demand Index", "Real Urban Disposable Income per Capita"]
 
 
-def _comparison(spec: CalibrationSpec, run) -> pd.DataFrame:
+def comparison_table(spec: CalibrationSpec, run) -> pd.DataFrame:
     """Every history figure of the spec's series with the model's value and its use."""
     h = spec.history
     rows = h[h["variable"].isin(spec.file.series)].copy()

@@ -34,7 +34,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.specs.datafile import read_toml
-from sim.errors import InputError, SimError
+from sim.errors import InputError
 from sim.model.loader import DEFAULT_MODEL, MODEL_DIR
 
 log = logging.getLogger(__name__)
@@ -467,7 +467,7 @@ def check_conservation(model_path=DEFAULT_MODEL, data: ChecksFile | None = None)
 
 def check_behaviour(model_path=DEFAULT_MODEL, calibration: str | Path | None = None) -> CheckResult:
     """The stored backcast (``calibration.csv`` rows and their spec) against history and the spec's bounds."""
-    from sim.analysis.calibrate import _comparison, fit_statistics, mape, read_calibration_rows
+    from sim.analysis.calibrate import comparison_table, fit_statistics, mape, read_calibration_rows
     from sim.plan.history import HistoryRunner, load_spec, series_columns
     from sim.model.loader import file_sha256, read_calibration
 
@@ -489,7 +489,7 @@ def check_behaviour(model_path=DEFAULT_MODEL, calibration: str | Path | None = N
     runner = HistoryRunner(spec, base=read_calibration(model_path, calibration))
     x = np.array([stored.get(f.name, f.prior) for f in runner.free], dtype=float)
     run = runner.run(x[None, :], columns=series_columns(spec.file.series, runner.compiled.variables))
-    comp = _comparison(spec, run)
+    comp = comparison_table(spec, run)
     fitted = comp[comp["use"] == "fitted"]
     stats = fit_statistics(fitted)
     acc = spec.file.acceptance
@@ -614,65 +614,3 @@ def check_reality(model_path=DEFAULT_MODEL, data: ChecksFile | None = None) -> C
     return CheckResult("reality checks", passed == n, f"{passed} of {n} reality checks hold "
                        f"({sum(len(c.expect) for c in data.checks)} expectations, one ensemble run of {n + 1})",
                        details, {"checks": n, "passed": passed})
-
-
-# --------------------------------------------------------------------------- the suite
-
-
-#: Test names accepted by ``--only``, in the order they run.
-TESTS = {
-    "dimensions": check_dimensions,
-    "extremes": check_extremes,
-    "extremes-uncertain": lambda model_path=DEFAULT_MODEL, data=None: check_extremes(model_path, data, kind="uncertain"),
-    "integration": check_integration,
-    "conservation": check_conservation,
-    "behaviour": check_behaviour,
-    "reality": check_reality,
-    "structure": lambda model_path=DEFAULT_MODEL, data=None: _structure().check_ranges(model_path, data),
-    "lever-box": lambda model_path=DEFAULT_MODEL, data=None: _structure().check_lever_box(model_path, data),
-}
-
-
-def _structure():
-    import sim.analysis.structure
-
-    return sim.analysis.structure
-
-
-def run_checks(model_path=DEFAULT_MODEL, data_path: str | Path = REALITY_CHECKS, only: list[str] | None = None,
-               calibration: str | Path | None = None, progress=None) -> list[CheckResult]:
-    """Run the validation suite (or the tests named in ``only``); a test that cannot run is a failure."""
-    data = load_checks(data_path)
-    unknown = sorted(set(only or []) - set(TESTS))
-    if unknown:
-        raise InputError(f"unknown test(s) {', '.join(unknown)}; choose from {', '.join(TESTS)}")
-    say = progress or (lambda text: log.info(text))
-    results = []
-    for key, fn in TESTS.items():
-        if only and key not in only:
-            continue
-        say(f"running {key}")
-        try:
-            if key == "dimensions":
-                results.append(fn(model_path))
-            elif key == "behaviour":
-                results.append(fn(model_path, calibration))
-            else:
-                results.append(fn(model_path, data))
-        except SimError as exc:
-            results.append(CheckResult(key, False, f"could not run: {exc}"))
-    return results
-
-
-def format_checks(results: list[CheckResult], limit: int = 40) -> str:
-    """One block per test: ``PASS|FAIL name: summary`` and its details (at most ``limit`` lines each)."""
-    lines = []
-    for r in results:
-        lines.append(f"{'PASS' if r.passed else 'FAIL'}  {r.name}: {r.summary}")
-        shown = r.details[:limit]
-        lines += [f"      {d}" for d in shown]
-        if len(r.details) > limit:
-            lines.append(f"      ... and {len(r.details) - limit} more")
-    failed = sum(not r.passed for r in results)
-    lines.append(f"\n{len(results) - failed} of {len(results)} tests pass" + (f", {failed} fail" if failed else ""))
-    return "\n".join(lines)

@@ -56,9 +56,9 @@ from sim.analysis.reach import (
     LEVER_PATH,
     LeverSearch,
     Progress,
-    _clean,
-    _gap_to_value,
-    _worst,
+    clean_gaps,
+    gap_to_value,
+    worst_gap,
     evaluable_targets,
     load_lever_references,
     maximise_min_gap,
@@ -333,10 +333,10 @@ def check_consistency(
 
     lhs = qmc.LatinHypercube(d=search.k, rng=seed).random(samples)
     U = np.vstack([search.u_base[None, :], lhs])
-    G = _clean(search.gaps(U))
+    G = clean_gaps(search.gaps(U))
     problem_masks, problem_starts, owner = [], [], []
     for p, mask in enumerate(masks):
-        worst = _worst(G, mask[None])
+        worst = worst_gap(G, mask[None])
         order = np.argsort(-worst, kind="stable")[:starts]
         problem_masks += [mask] * len(order)
         problem_starts += list(U[order])
@@ -358,7 +358,7 @@ def check_consistency(
     X = search.values(P)
     levels = point_levels(quantities, measured, search.names, X, refs, search.span)
     met = met_all[len(U):]
-    gaps = _clean(search.gaps(B))
+    gaps = clean_gaps(search.gaps(B))
     near = np.linalg.norm(P - search.u_base, axis=1)
 
     def plausibility(p: int, feasible: bool) -> dict:
@@ -372,7 +372,7 @@ def check_consistency(
         a = assess(quantities, {q: float(v[i]) for q, v in measured.items()}, search.names, X[i], refs, search.span)
         if not feasible:
             worst = min(cols, key=lambda c: gaps[p, c])
-            a = unreachable(a, search.targets[worst], float(_gap_to_value(search.targets[worst], gaps[p, worst])))
+            a = unreachable(a, search.targets[worst], float(gap_to_value(search.targets[worst], gaps[p, worst])))
         out = a.to_dict()
         out["levers_at_point"] = {n: float(v) for n, v in zip(search.names, X[i])}
         return out
@@ -388,7 +388,7 @@ def check_consistency(
             "plausibility": plausibility(p, feasible),
             "best_min_gap": float(gaps[p, cols].min()),
             "gaps": {i: float(gaps[p, c]) for i, c in zip(s, cols)},
-            "values": {i: float(_gap_to_value(search.targets[c], gaps[p, c])) for i, c in zip(s, cols)},
+            "values": {i: float(gap_to_value(search.targets[c], gaps[p, c])) for i, c in zip(s, cols)},
             "binding": [i for i, c in zip(s, cols) if gaps[p, c] <= gaps[p, cols].min() + 1e-6],
             "levers": {n: float(v) for n, v in zip(search.names, x)},
             "all_gaps": {i: float(gaps[p, c]) for c, i in enumerate(search.ids)},
@@ -406,8 +406,8 @@ def check_consistency(
             "a": a, "b": b, "feasible": info["feasible"], "best_min_gap": info["best_min_gap"],
             "class": info["plausibility"]["class"], "binding": info["plausibility"]["binding_text"],
             "gap_a": float(gaps[p, ia]), "gap_b": float(gaps[p, ib]),
-            "value_a": float(_gap_to_value(search.targets[ia], gaps[p, ia])),
-            "value_b": float(_gap_to_value(search.targets[ib], gaps[p, ib])),
+            "value_a": float(gap_to_value(search.targets[ia], gaps[p, ia])),
+            "value_b": float(gap_to_value(search.targets[ib], gaps[p, ib])),
         }
         row.update({f"lever: {n}": v for n, v in info["levers"].items()})
         rows.append(row)
@@ -644,8 +644,8 @@ def contradictions(
             t8 = next(t for t in result.search.targets if t.id == "T8")
             t6 = next(t for t in result.search.targets if t.id == "T6")
             at = singles["T6"]["all_gaps"]
-            why = (f" Where T6 is best met alone (nominal income {format_number(_gap_to_value(t6, at['T6']), 'growth')}), "
-                   f"T8 is {format_number(_gap_to_value(t8, at['T8']), 'growth_vs')}: in the model the levers that raise "
+            why = (f" Where T6 is best met alone (nominal income {format_number(gap_to_value(t6, at['T6']), 'growth')}), "
+                   f"T8 is {format_number(gap_to_value(t8, at['T8']), 'growth_vs')}: in the model the levers that raise "
                    "income raise real GDP faster still.")
         verdict = "not a contradiction as inequalities" if s["feasible"] else "confirmed"
         if s["feasible"] and s2 is not None:

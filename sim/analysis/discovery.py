@@ -1,6 +1,6 @@
 """Scenario discovery on a sweep folder: PRIM boxes of factor values in which chosen targets are met.
 
-:func:`discover` reads a sweep folder (:mod:`sim.engine.sweep`: ``experiments.parquet``
+:func:`discover` reads a sweep folder (:mod:`sim.engine.sweep_folder`: ``experiments.parquet``
 and ``target_values.parquet``; nothing is re-simulated for the analysis) and
 marks each run without error as a *case of interest* when it meets every
 chosen target (``T1 T7`` by default). When no run meets them all, as for T1
@@ -489,7 +489,7 @@ def discover(sweep_folder: str | Path, targets: Sequence[str] = DEFAULT_TARGETS,
     uncertain parameters at the model's defaults) and the same with the
     uncertain parameters the box restricts at its midpoint too.
     """
-    from sim.engine.sweep import read_sweep
+    from sim.engine.sweep_folder import read_sweep
 
     started = _time.perf_counter()
     if not 0 < threshold <= 1:
@@ -827,7 +827,7 @@ def write_discovery_scenario(result: DiscoveryResult, path: str | Path, model, c
     :func:`sim.specs.scenario.load_scenario` (what ``shuangta validate`` does); if it
     does not load, it is removed and the error raised.
     """
-    from sim.analysis.reach import _base_reference, check_scenario_path
+    from sim.analysis.reach import base_reference, check_scenario_path
     from sim.specs.scenario import load_scenario
 
     base = _base_scenario(result, model)
@@ -887,7 +887,7 @@ def write_discovery_scenario(result: DiscoveryResult, path: str | Path, model, c
         "schema_version = 1",
         f"name = {_toml_string(name)}",
         f"description = {_toml_string(description)}",
-        f"base = {_toml_string(_base_reference(Path(base.path), path))}",
+        f"base = {_toml_string(base_reference(Path(base.path), path))}",
         "",
         "[levers]",
     ]

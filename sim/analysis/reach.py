@@ -348,7 +348,8 @@ def normalised_gaps(targets: Sequence[Target], quantities: dict[str, np.ndarray]
     return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
 
 
-def _clean(G: np.ndarray) -> np.ndarray:
+def clean_gaps(G: np.ndarray) -> np.ndarray:
+    """Gaps with an undefined value (NaN, inf) replaced by :data:`UNDEFINED_GAP`, so a search can rank them."""
     return np.nan_to_num(G, nan=UNDEFINED_GAP, posinf=-UNDEFINED_GAP, neginf=UNDEFINED_GAP)
 
 
@@ -454,7 +455,7 @@ class LeverSearch:
         P = np.repeat(U[:, None, :], k, axis=1)
         idx = np.arange(k)
         P[:, idx, idx] += H
-        G = _clean(self.gaps(np.vstack([U, P.reshape(n * k, k)])))
+        G = clean_gaps(self.gaps(np.vstack([U, P.reshape(n * k, k)])))
         G0, GP = G[:n], G[n:].reshape(n, k, -1)
         J = (GP - G0[:, None, :]) / H[:, :, None]
         return G0, np.transpose(J, (0, 2, 1))
@@ -495,7 +496,8 @@ class MaximinResult:
     iterations: np.ndarray
 
 
-def _worst(G: np.ndarray, masks: np.ndarray) -> np.ndarray:
+def worst_gap(G: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Per row, the worst (smallest) gap among the targets ``masks`` chooses."""
     return np.where(masks, G, np.inf).min(axis=1)
 
 
@@ -560,7 +562,7 @@ def maximise_min_gap(search: LeverSearch, masks, starts, max_iter: int = MAXIMIN
         moved = np.array(moved)
         D = np.array(steps)
         trial = np.clip(U[moved] + D, 0.0, 1.0)
-        Gt = _clean(search.gaps(trial))
+        Gt = clean_gaps(search.gaps(trial))
         for a, b in enumerate(moved):
             actual = float(Gt[a][masks[b]].min() - G[b][masks[b]].min())
             ratio = actual / preds[a]
@@ -578,7 +580,7 @@ def maximise_min_gap(search: LeverSearch, masks, starts, max_iter: int = MAXIMIN
                 active[b] = False
     if progress:
         progress(label, max_iter, max_iter)
-    return MaximinResult(U, G, _worst(G, masks), iterations)
+    return MaximinResult(U, G, worst_gap(G, masks), iterations)
 
 
 # --------------------------------------------------------------------------- smallest change (SLSQP)
@@ -598,7 +600,7 @@ def minimise_distance(search: LeverSearch, rows: Sequence[int], start, level: fl
     def gaps(u):
         key = np.asarray(u, dtype=float).tobytes()
         if key not in cache:
-            cache[key] = _clean(search.gaps(np.clip(u, 0, 1)[None, :]))[0]
+            cache[key] = clean_gaps(search.gaps(np.clip(u, 0, 1)[None, :]))[0]
         return cache[key]
 
     def jacobian(u):
@@ -750,7 +752,7 @@ def find_smallest_change(search: LeverSearch, rows: Sequence[int], *, seed: int 
     # 1. sample
     lhs = qmc.LatinHypercube(d=search.k, rng=seed).random(samples)
     U = np.vstack([search.u_base[None, :], lhs])
-    G = _clean(search.gaps(U))
+    G = clean_gaps(search.gaps(U))
     # 2. maximin: the chosen set, and (for the report) each chosen target alone
     masks = [mask]
     if len(rows) > 1:
@@ -760,7 +762,7 @@ def find_smallest_change(search: LeverSearch, rows: Sequence[int], *, seed: int 
             masks.append(one)
     problem_masks, problem_starts, owner = [], [], []
     for p, msk in enumerate(masks):
-        s = _starts(search, U, _worst(G, msk[None]), starts)
+        s = _starts(search, U, worst_gap(G, msk[None]), starts)
         problem_masks += [msk] * len(s)
         problem_starts += list(s)
         owner += [p] * len(s)
@@ -773,7 +775,7 @@ def find_smallest_change(search: LeverSearch, rows: Sequence[int], *, seed: int 
     reachable = m_star > 0
     level = min(MARGIN, 0.5 * m_star) if reachable else m_star - SLACK * (1.0 + abs(m_star))
     # 3. smallest change achieving `level` for every chosen target, from several starts
-    near = np.flatnonzero(_worst(G, mask[None]) >= level)
+    near = np.flatnonzero(worst_gap(G, mask[None]) >= level)
     near = near[np.argsort(np.linalg.norm(U[near] - search.u_base, axis=1), kind="stable")]
     start_points = [search.u_base, u_star] + [U[i] for i in near[: max(0, starts - 2)]]
     candidates = []
@@ -786,15 +788,15 @@ def find_smallest_change(search: LeverSearch, rows: Sequence[int], *, seed: int 
     candidates.append(u_star)
     C = np.array(candidates)
     # repair: a candidate short of the level moves towards the maximin point until it holds
-    Gc = _clean(search.gaps(C))
+    Gc = clean_gaps(search.gaps(C))
     alphas = np.concatenate([[0.0], np.geomspace(1e-6, 1.0, 25)])
     fixed = []
     for i, u in enumerate(C):
-        if _worst(Gc[i:i + 1], mask[None])[0] >= level - 1e-12:
+        if worst_gap(Gc[i:i + 1], mask[None])[0] >= level - 1e-12:
             fixed.append(u)
             continue
         line = u[None, :] + alphas[:, None] * (u_star - u)[None, :]
-        good = np.flatnonzero(_worst(_clean(search.gaps(line)), mask[None]) >= level - 1e-12)
+        good = np.flatnonzero(worst_gap(clean_gaps(search.gaps(line)), mask[None]) >= level - 1e-12)
         fixed.append(line[good[0]] if good.size else u_star)
     F = np.array(fixed)
     point = F[int(np.argmin(np.linalg.norm(F - search.u_base, axis=1)))]
@@ -863,7 +865,7 @@ def reach(
 
     if met_at_base:
         point = search.u_base.copy()
-        status, worst = "met at base", float(_worst(_clean(search.gaps(point)), mask[None])[0])
+        status, worst = "met at base", float(worst_gap(clean_gaps(search.gaps(point)), mask[None])[0])
         ts, verdicts = base_ts, base_verdicts
         scenario = base_scenario
         point_x = search.base_values.copy()
@@ -872,7 +874,7 @@ def reach(
         point, reachable, single = find_smallest_change(search, rows, seed=seed, samples=samples, starts=starts,
                                                         progress=progress)
         point_x = search.values(point)[0]
-        worst = float(_worst(_clean(search.gaps(point)), mask[None])[0])
+        worst = float(worst_gap(clean_gaps(search.gaps(point)), mask[None])[0])
         status = "reachable" if reachable else "unreachable"
         scenario = search.scenario(point_x, name="reach", description="")
         ts = simulate(model, run_spec(model, scenario))
@@ -920,7 +922,7 @@ def reach(
         best_alone = None
         if single is not None:
             g = single[t.id]
-            best_alone = _gap_to_value(t, g)
+            best_alone = gap_to_value(t, g)
         chosen_rows.append({
             "id": t.id,
             "description": t.description,
@@ -961,7 +963,7 @@ def _readable(search: LeverSearch, point: np.ndarray, mask: np.ndarray, reachabl
     options = [np.where(changed, plain, base), np.where(changed, away, base), np.where(changed, x, base)]
     options = [np.clip(o, search.lower, search.upper) for o in options]
     U = search.units(np.array(options))
-    G = _worst(_clean(search.gaps(np.vstack([U, point[None, :]]))), mask[None])
+    G = worst_gap(clean_gaps(search.gaps(np.vstack([U, point[None, :]]))), mask[None])
     for u, g in zip(U, G[:-1]):
         if (reachable and g > 0) or (not reachable and g >= G[-1] - 1e-6):
             return u
@@ -976,7 +978,7 @@ def _round_away(x: float, base: float, digits: int = DIGITS) -> float:
     return float(_round(r + math.copysign(step, x - base), digits))
 
 
-def _gap_to_value(t: Target, g: float) -> float:
+def gap_to_value(t: Target, g: float) -> float:
     """The quantity of target ``t`` whose normalised gap is ``g``."""
     gap = g * (abs(t.threshold) or 1.0)
     return t.threshold + gap if t.comparison in (">=", ">") else t.threshold - gap
@@ -1109,7 +1111,7 @@ def check_scenario_path(path: str | Path, base: str | Path | None = None) -> Pat
     return path
 
 
-def _base_reference(base: Path, child: Path) -> str:
+def base_reference(base: Path, child: Path) -> str:
     """How ``child`` names ``base``: its name when it lies in ``scenarios/`` and nothing next to ``child``
     shadows it, else a relative path (an absolute one when the two share only the root)."""
     base = base.resolve()
@@ -1139,7 +1141,7 @@ def write_reach_scenario(result: ReachResult, path: str | Path, command: Sequenc
     command = list(command) if command is not None else sys.argv
     line = shlex.join(str(c) for c in command)
     name = "".join(c if (c.isascii() and (c.isalnum() or c in "-_")) else "_" for c in path.stem) or "reach"
-    base_ref = _base_reference(Path(result.base), path)
+    base_ref = base_reference(Path(result.base), path)
     what = " ".join(result.targets)
     if result.status == "unreachable":
         summary = (f"{what} cannot be met inside the lever ranges: these are the smallest lever changes that reach the best "

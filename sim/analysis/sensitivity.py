@@ -53,7 +53,7 @@ column is drawn by SALib on ``[0, 1]`` and mapped through the factor's
 inverse CDF (:meth:`sim.engine.sampling.Factor.ppf`, as sweeps do), so every factor
 means what it means in a sweep file.
 
-The design is evaluated by the sweep machinery (:func:`sim.engine.sweep.execute_sweep`):
+The design is evaluated by the sweep machinery (:func:`sim.engine.ensemble.execute_sweep`):
 chunks of runs with the compiled ensemble runner, in local processes or on a
 dask cluster, committed one file per chunk and resumable; the folder is a
 sweep folder (``experiments.parquet``, ``outcomes.parquet``,
@@ -82,7 +82,6 @@ import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Annotated, Any, Callable, Sequence
 
 import numpy as np
@@ -92,28 +91,18 @@ from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError
 from sim.errors import InputError, ScenarioError
 from sim.engine.results import MANIFEST, atomic_write_bytes, atomic_write_text, finish_manifest
 from sim.engine.sampling import Factor
-from sim.specs.scenario import SCENARIO_DIR, Scenario, _num, _show, read_toml_file
-from sim.engine.sweep import (
-    EXPERIMENTS,
-    MAX_RUNS,
-    OUTCOMES,
-    TARGET_VALUES,
-    ChunkJob,
-    FactorTable,
-    Sweep,
-    SweepResult,
-    check_options,
-    evaluate_chunk,
-    execute_sweep,
-    sigterm_as_interrupt,
-)
-# The sweep files' own validators, messages and folder handling, so that both kinds of file read alike.
-from sim.engine.sweep import _base as _base_name
-from sim.engine.sweep import _base_params as sweep_base_params
-from sim.engine.sweep import _claim_folder, _count, _custom, _each_factor, _factor, _factor_rules, _identifier, _key_parts
-from sim.engine.sweep import _lock, _meaning, _one_of, _parquet_bytes, _read_manifest, _schema_version_of, _seed, _suggest
-from sim.engine.sweep import _text, _type_problem, _validation_problems, _variable, _variable_problem, _write_manifest, _year
-from sim.engine.sweep import _translate as sweep_translate
+from sim.specs.scenario import SCENARIO_DIR, Scenario, read_toml_file
+from sim.engine.chunks import ChunkJob, base_params, evaluate_chunk, parquet_bytes
+from sim.engine.ensemble import SweepResult, execute_sweep
+from sim.engine.executors import check_options, sigterm_as_interrupt
+from sim.engine.sweep_folder import (EXPERIMENTS, LOCK, OUTCOMES, TARGET_VALUES, claim_folder, folder_lock, read_manifest,
+                                     write_manifest)
+# The sweep files' own validators, messages and [[factor]] tables, so that both kinds of file read alike.
+from sim.specs.sweep import FactorTable, Sweep, each_factor, factor_problems, factor_rules, to_factor, variable_problem
+from sim.specs.sweep import translate_error as sweep_translate
+from sim.specs.validation import (MAX_RUNS, did_you_mean, each_problem_once, identifier, key_parts, nonempty_text, one_of, random_seed,
+                                  run_count, scenario_reference, schema_version_of, show_number, show_value, spec_error,
+                                  type_problem, validation_problems, variable_name, whole_year)
 from sim.plan.targets import Target, ensemble_gaps, ensemble_quantities, load_targets
 
 log = logging.getLogger(__name__)
@@ -186,29 +175,29 @@ Problem = tuple[str, str, str]
 # --------------------------------------------------------------------------
 
 
-_schema_version = _schema_version_of("sensitivity", SCHEMA_VERSION)
-_method = _one_of("method", METHODS)
+_schema_version = schema_version_of("sensitivity", SCHEMA_VERSION)
+_method = one_of("method", METHODS)
 
 
 def _quantity(value: Any) -> str:
     if isinstance(value, str) and value in QUANTITIES:
         return value
-    hint = _suggest(value, QUANTITIES) if isinstance(value, str) else ""
-    raise _custom("must be one of {allowed} (the target's quantity, or its gap to the threshold); got {got}{hint}",
-                  allowed=", ".join(QUANTITIES), got=_show(value), hint=hint)
+    hint = did_you_mean(value, QUANTITIES) if isinstance(value, str) else ""
+    raise spec_error("must be one of {allowed} (the target's quantity, or its gap to the threshold); got {got}{hint}",
+                  allowed=", ".join(QUANTITIES), got=show_value(value), hint=hint)
 
 
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    raise _custom("must be true or false; got {got}", got=_show(value))
+    raise spec_error("must be true or false; got {got}", got=show_value(value))
 
 
 def _whole(minimum: int, what: str):
     def check(value: Any) -> int:
         if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
             return value
-        raise _custom("must be a whole number >= {m} ({what}); got {got}", m=minimum, what=what, got=_show(value))
+        raise spec_error("must be a whole number >= {m} ({what}); got {got}", m=minimum, what=what, got=show_value(value))
 
     return check
 
@@ -216,13 +205,13 @@ def _whole(minimum: int, what: str):
 def _conf_level(value: Any) -> float:
     if not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value < 1:
         return float(value)
-    raise _custom("must be a number between 0 and 1 (e.g. 0.95 for 95 % intervals); got {got}", got=_show(value))
+    raise spec_error("must be a number between 0 and 1 (e.g. 0.95 for 95 % intervals); got {got}", got=show_value(value))
 
 
 def _metric_name(value: Any) -> str:
     if isinstance(value, str) and value.strip() and value == value.strip():
         return value
-    raise _custom("must be a non-empty label without leading or trailing spaces; got {got}", got=_show(value))
+    raise spec_error("must be a non-empty label without leading or trailing spaces; got {got}", got=show_value(value))
 
 
 class MetricTable(BaseModel):
@@ -231,11 +220,11 @@ class MetricTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str | None, PlainValidator(_metric_name)] = None
-    target: Annotated[str | None, PlainValidator(_text)] = None
+    target: Annotated[str | None, PlainValidator(nonempty_text)] = None
     quantity: Annotated[str | None, PlainValidator(_quantity)] = None
-    variable: Annotated[str | None, PlainValidator(_variable)] = None
-    year: Annotated[int | None, PlainValidator(_year)] = None
-    growth: list[Annotated[int, PlainValidator(_year)]] | None = None
+    variable: Annotated[str | None, PlainValidator(variable_name)] = None
+    year: Annotated[int | None, PlainValidator(whole_year)] = None
+    growth: list[Annotated[int, PlainValidator(whole_year)]] | None = None
 
 
 class SensitivityFile(BaseModel):
@@ -244,19 +233,19 @@ class SensitivityFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schema_version: Annotated[int, PlainValidator(_schema_version)]
-    name: Annotated[str, PlainValidator(_identifier)]
-    description: Annotated[str, PlainValidator(_text)]
-    base: Annotated[str, PlainValidator(_base_name)]
-    seed: Annotated[int, PlainValidator(_seed)]
+    name: Annotated[str, PlainValidator(identifier)]
+    description: Annotated[str, PlainValidator(nonempty_text)]
+    base: Annotated[str, PlainValidator(scenario_reference)]
+    seed: Annotated[int, PlainValidator(random_seed)]
     method: Annotated[str, PlainValidator(_method)] = DEFAULTS["method"]
-    n: Annotated[int, PlainValidator(_count)]
+    n: Annotated[int, PlainValidator(run_count)]
     second_order: Annotated[bool, PlainValidator(_flag)] = DEFAULTS["second_order"]
     num_resamples: Annotated[int, PlainValidator(_whole(2, "bootstrap resamples"))] = DEFAULTS["num_resamples"]
     conf_level: Annotated[float, PlainValidator(_conf_level)] = DEFAULTS["conf_level"]
     num_levels: Annotated[int, PlainValidator(_whole(2, "Morris grid levels"))] = DEFAULTS["num_levels"]
     harmonics: Annotated[int, PlainValidator(_whole(1, "the FAST interference parameter M"))] = DEFAULTS["harmonics"]
     time_resolved: Annotated[bool, PlainValidator(_flag)] = DEFAULTS["time_resolved"]
-    time_resolved_variables: list[Annotated[str, PlainValidator(_variable)]] | None = None
+    time_resolved_variables: list[Annotated[str, PlainValidator(variable_name)]] | None = None
     factor: list[FactorTable]
     metric: list[MetricTable]
 
@@ -311,15 +300,15 @@ def _translate(error: dict, label: str, doc: dict) -> Problem:
         parts, rest, section, allowed = [_metric_label(entry, loc[1])], loc[2:], "in [[metric]]", _METRIC_KEYS
     else:
         parts, rest, section, allowed = [], loc, "at the top level", _TOP_KEYS
-    parts, item = _key_parts(parts, rest)
+    parts, item = key_parts(parts, rest)
     key = ".".join(parts)
     kind, value = error["type"], error.get("input")
     if kind == "missing":
         what = _MISSING.get(key, "")
         return (label, key, "required key is missing" + (f" ({what})" if what else ""))
     if kind == "list_type" and key in ("factor", "metric"):
-        return (label, key, f"must be an array of tables, written [[{key}]]; got {_show(value)}")
-    return _type_problem(error, label, key, item, rest, section, allowed)
+        return (label, key, f"must be an array of tables, written [[{key}]]; got {show_value(value)}")
+    return type_problem(error, label, key, item, rest, section, allowed)
 
 
 def _min_n(method: str, harmonics: int) -> int:
@@ -351,12 +340,12 @@ def _rules(parsed: SensitivityFile, label: str, overridden: set[str]) -> list[Pr
         why = (f"FAST needs N > 4 M^2 = {least - 1} with harmonics M = {parsed.harmonics}" if method == "fast"
                else "the bootstrap confidence intervals need at least 2")
         problems.append((label, "n", f"{n} is too small for method {method!r}: {why}{given('n')}"))
-    for key, f in _each_factor(parsed.factor, label, problems):
+    for key, f in each_factor(parsed.factor, label, problems):
         if f.values is not None:
             problems.append((label, f"{key}.values", "values make a grid, which a sensitivity study cannot analyse; "
                              "give bounds = [lower, upper] with a distribution"))
             f = f.model_copy(update={"values": None})
-        problems += _factor_rules(f, key, label, method)
+        problems += factor_rules(f, key, label, method)
     if parsed.factor and not problems:
         runs = design_runs(method, n, len(parsed.factor), parsed.second_order)
         if runs > MAX_RUNS:
@@ -420,7 +409,7 @@ def read_sensitivity_file(path: str | Path, overrides: dict | None = None
     try:
         parsed = SensitivityFile.model_validate(doc)
     except ValidationError as exc:
-        return None, problems + _validation_problems(exc, label, doc, _translate)
+        return None, problems + validation_problems(exc, label, doc, _translate)
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     unknown = sorted(set(given) - {"method", "n", "second_order", "time_resolved"})
     if unknown:
@@ -479,7 +468,7 @@ class Metric:
                 what = f"growth of {t.variable} {t.base_year}-{t.year}"
                 if t.kind == "growth_vs":
                     what += f" minus that of {t.other_variable}"
-            return f"{t.id} ({what}, {t.comparison} {_num(t.threshold)}): {self.quantity}"
+            return f"{t.id} ({what}, {t.comparison} {show_number(t.threshold)}): {self.quantity}"
         if self.kind == "variable":
             return f"{self.variable} in {self.year}"
         return f"growth of {self.variable} {self.growth[0]}-{self.growth[1]} (per year)"
@@ -574,7 +563,7 @@ def _metric_problems(parsed: SensitivityFile, label: str, model, base: Scenario 
 
     def year_problem(y: int) -> str | None:
         if not start <= y <= final:
-            return f"year {y} lies outside the run {_num(start)}-{_num(final)}{why}"
+            return f"year {y} lies outside the run {show_number(start)}-{show_number(final)}{why}"
         if y not in saved:
             return f"year {y} is not a saved year of the run"
         return None
@@ -585,23 +574,23 @@ def _metric_problems(parsed: SensitivityFile, label: str, model, base: Scenario 
         if m.target is not None:
             t = targets.get(m.target)
             if t is None:
-                problems.append((label, f"{key}.target", f"unknown target {m.target!r}" + _suggest(m.target, list(targets))
+                problems.append((label, f"{key}.target", f"unknown target {m.target!r}" + did_you_mean(m.target, list(targets))
                                  + " (`shuangta targets` lists them)"))
                 continue
             if not t.evaluable or not t.variable:
                 problems.append((label, f"{key}.target", f"target {t.id} cannot be evaluated by the model: {t.reason}"))
                 continue
-            bad = [p for v in t.variables() if (p := _variable_problem(v, model))]
+            bad = [p for v in t.variables() if (p := variable_problem(v, model))]
             if bad:
                 problems.append((label, f"{key}.target", f"target {t.id} reads a variable the model lacks: {bad[0]}"))
                 continue
             if t.year > final:
                 problems.append((label, f"{key}.target", f"target {t.id} is judged in {t.year}, after the run ends "
-                                 f"({_num(final)}{why})"))
+                                 f"({show_number(final)}{why})"))
                 continue
             metrics.append(Metric(name=name, kind="target", target=t, quantity=m.quantity or "value"))
             continue
-        problem = _variable_problem(m.variable, model)
+        problem = variable_problem(m.variable, model)
         if problem:
             problems.append((label, f"{key}.variable", problem))
         years = [m.year] if m.year is not None else list(m.growth)
@@ -615,7 +604,7 @@ def _metric_problems(parsed: SensitivityFile, label: str, model, base: Scenario 
             else:
                 metrics.append(Metric(name=name, kind="growth", variable=m.variable, growth=(m.growth[0], m.growth[1])))
     for v in parsed.time_resolved_variables or ():
-        if (problem := _variable_problem(v, model)) is not None:
+        if (problem := variable_problem(v, model)) is not None:
             problems.append((label, "time_resolved_variables", problem))
     return metrics, problems
 
@@ -636,13 +625,11 @@ def load_study(path: str | Path, model, *, method: str | None = None, n: int | N
     if parsed is None:
         raise ScenarioError(problems)
     label = str(path)
-    shell = SimpleNamespace(base=parsed.base, factor=parsed.factor, outputs=SimpleNamespace(variables=[], years=[]))
-    base, problems = _meaning(shell, path, model, dirs)  # base scenario and factors, exactly as for sweeps
+    base, _, problems = factor_problems(parsed.base, parsed.factor, path, model, dirs)  # exactly as for sweeps
     metrics, more = _metric_problems(parsed, label, model, base, {t.id: t for t in load_targets()})
     problems += more
     if problems:
-        seen: set[Problem] = set()
-        raise ScenarioError([p for p in problems if not (p in seen or seen.add(p))])
+        raise ScenarioError(each_problem_once(problems))
     start = float(model.settings["initial_time"])
     final = float(base.run.final_time) if base.run.final_time else float(model.settings["final_time"])
     saved = _saved_years(model, start, final)
@@ -654,7 +641,7 @@ def load_study(path: str | Path, model, *, method: str | None = None, n: int | N
         tv = list(dict.fromkeys(v for m in metrics for v in m.variables()))
     return Study(
         name=parsed.name, description=parsed.description, path=path, base=base, method=parsed.method,
-        seed=parsed.seed, n=parsed.n, factors=[_factor(f) for f in parsed.factor], metrics=metrics,
+        seed=parsed.seed, n=parsed.n, factors=[to_factor(f) for f in parsed.factor], metrics=metrics,
         second_order=parsed.second_order, num_resamples=parsed.num_resamples, conf_level=parsed.conf_level,
         num_levels=parsed.num_levels, harmonics=parsed.harmonics, time_resolved=parsed.time_resolved,
         time_resolved_variables=tv, content=content, final_time=final,
@@ -957,7 +944,7 @@ def run_oat(study: Study, model, targets: Sequence[Target]) -> pd.DataFrame:
     (``base``, ``low``, ``high``), ``value`` (the factor's value in the run),
     ``base_value`` (its value in the base; NaN for a time-series lever),
     ``error``, then one column per metric. Runs go through
-    :func:`sim.engine.sweep.evaluate_chunk` in this process.
+    :func:`sim.engine.chunks.evaluate_chunk` in this process.
     """
     cm = model.compiled
     steps = cm.step_times(study.final_time, study.time_step)
@@ -967,7 +954,7 @@ def run_oat(study: Study, model, targets: Sequence[Target]) -> pd.DataFrame:
 
     def job(index: int, varied: Sequence[str], factors: dict) -> ChunkJob:
         m = len(next(iter(factors.values()))) if factors else 1
-        base = sweep_base_params(SimpleNamespace(factor_names=list(varied), base=study.base), steps)
+        base = base_params(study.base, varied, steps)
         return ChunkJob(index=index, start=0, stop=m, model_path=model_file, model_sha256=model.sha256, base=base,
                         factors=factors, variables=tuple(variables), years=tuple(years), targets=tuple(targets),
                         final_time=study.final_time, time_step=study.time_step)
@@ -1045,7 +1032,7 @@ def _salib_version() -> str | None:
 
 def _check_folder(folder: Path, resume: bool) -> None:
     """Refuse, before anything is drawn or written, a folder that holds something else."""
-    _claim_folder(folder, resume, "sensitivity", "sensitivity study", "study",
+    claim_folder(folder, resume, "sensitivity", "sensitivity study", "study",
                   lambda m: (((m.get("extra") or {}).get("sweep") or {}).get("content") or {}).get("kind")
                   == "sensitivity")
 
@@ -1089,7 +1076,7 @@ def _analyse_folder(folder: Path, study: Study, model, design_notes: list[str]) 
     if study.method == "fast":
         notes.append("FAST: SALib estimates S1_conf/ST_conf by bootstrap, which it calls indicative only")
     table = pa.table({"run_id": np.arange(len(x), dtype=np.int64), **{k: pa.array(v) for k, v in values.items()}})
-    atomic_write_bytes(folder / METRIC_VALUES, _parquet_bytes(table))
+    atomic_write_bytes(folder / METRIC_VALUES, parquet_bytes(table))
     _write_csv(folder / INDICES, indices)
     _write_csv(folder / CONVERGENCE, conv)
     _write_csv(folder / OAT, oat)
@@ -1119,7 +1106,7 @@ def run_sensitivity(
 
     ``method``, ``n``, ``second_order`` and ``time_resolved`` override the
     file's values. ``out`` defaults to ``results/sensitivity/<name>``. Runs go
-    through :func:`sim.engine.sweep.execute_sweep` (``workers`` local processes, or a
+    through :func:`sim.engine.ensemble.execute_sweep` (``workers`` local processes, or a
     dask ``scheduler``; ``resume`` continues an interrupted study, refused if
     the spec, the options that shape the design, the base scenario, the
     model or the program changed). Then SALib's estimators, the convergence
@@ -1154,8 +1141,8 @@ def _run_sensitivity(spec, out, *, model_path, method, n, second_order, time_res
                         chunk_size=chunk_size, progress=progress, command=command, started=started)
     run_seconds = time.perf_counter() - started
     phase = time.perf_counter()
-    with _lock(folder):
-        manifest = _read_manifest(folder) or {}
+    with folder_lock(folder):
+        manifest = read_manifest(folder) or {}
         done = (manifest.get("extra") or {}).get("sensitivity") or {}
         files = [INDICES, CONVERGENCE, OAT, METRIC_VALUES] + ([INDICES_BY_YEAR] if study.time_resolved else [])
         if done.get("status") == "complete" and all((folder / f).is_file() for f in files):
@@ -1193,9 +1180,9 @@ def _run_sensitivity(spec, out, *, model_path, method, n, second_order, time_res
                 "analysis_seconds": time.perf_counter() - phase,
             }
             finish_manifest(manifest, "complete")
-            _write_manifest(folder, manifest)
+            write_manifest(folder, manifest)
     with contextlib.suppress(OSError):
-        (folder / ".lock").unlink()
+        (folder / LOCK).unlink()
     analysis_seconds = time.perf_counter() - phase
     return SensitivityResult(
         name=study.name, folder=folder, method=study.method, n=study.n, runs=study.runs, failed=analysis["failed"],
@@ -1212,7 +1199,7 @@ def _run_sensitivity(spec, out, *, model_path, method, n, second_order, time_res
 
 @dataclass
 class SensitivityFolder:
-    """A complete study folder read back (the runs stay on disk: use :func:`sim.engine.sweep.read_sweep` for them)."""
+    """A complete study folder read back (the runs stay on disk: use :func:`sim.engine.sweep_folder.read_sweep` for them)."""
 
     path: Path
     name: str
@@ -1242,7 +1229,7 @@ def is_sensitivity_folder(folder: str | Path) -> bool:
     folder = Path(folder)
     if not (folder / INDICES).is_file():
         return False
-    manifest = _read_manifest(folder) or {}
+    manifest = read_manifest(folder) or {}
     return isinstance((manifest.get("extra") or {}).get("sensitivity"), dict)
 
 
@@ -1252,7 +1239,7 @@ def read_sensitivity(folder: str | Path) -> SensitivityFolder:
     missing = [f for f in (MANIFEST, INDICES, CONVERGENCE, OAT) if not (folder / f).is_file()]
     if missing:
         raise InputError(f"{folder}: not a complete sensitivity study folder (missing {', '.join(missing)})")
-    manifest = _read_manifest(folder)
+    manifest = read_manifest(folder)
     settings = ((manifest or {}).get("extra") or {}).get("sensitivity")
     if not isinstance(settings, dict):
         raise InputError(f"{folder / MANIFEST}: not a sensitivity study manifest")

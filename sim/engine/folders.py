@@ -40,6 +40,7 @@ class ResultFolder:
 
 
 def read_manifest(folder: Path) -> dict | None:
+    """The folder's manifest.json as a dict, or None when it is missing, unreadable or not an object."""
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):

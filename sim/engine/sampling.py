@@ -21,7 +21,7 @@ hand-written: points in the unit hypercube ``[0, 1)^d`` from
 inverse CDF (``ppf``) of its factor's :mod:`scipy.stats` distribution. The
 same ``seed`` gives the same design.
 
-Nothing here knows the model; :mod:`sim.engine.sweep` checks factors against it.
+Nothing here knows the model; :mod:`sim.specs.sweep` checks factors against it.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class Factor:
     """One varied constant: grid ``values``, or ``lower``/``upper`` with a distribution.
 
     ``params`` holds the distribution's parameters by name (see
-    :data:`DISTRIBUTION_PARAMETERS`). Construct through :mod:`sim.engine.sweep`,
+    :data:`DISTRIBUTION_PARAMETERS`). Construct through :mod:`sim.specs.sweep`,
     which validates; :meth:`ppf` assumes a valid factor.
     """
 
@@ -126,7 +126,7 @@ def unit_sample(method: str, n: int, d: int, seed: int | None) -> np.ndarray:
     """``n`` points in ``[0, 1)^d`` by ``method`` (``lhs``, ``sobol-sequence``, ``monte-carlo``).
 
     ``sobol-sequence`` keeps its balance properties only for ``n`` a power of
-    two; :mod:`sim.engine.sweep` refuses other sizes before this is called.
+    two; :mod:`sim.specs.sweep` refuses other sizes before this is called.
     """
     if n < 1 or d < 1:
         raise ValueError(f"need n >= 1 and d >= 1, got n={n}, d={d}")

@@ -283,7 +283,7 @@ def plot_runs(folders, out_dir, units: dict | None = None) -> list[Path]:
 # Sweeps: fan charts, target distributions, outcomes against factors
 # ---------------------------------------------------------------------------
 #
-# A sweep folder (written by ``shuangta sweep``, see sim.engine.sweep) holds
+# A sweep folder (written by ``shuangta sweep``, see sim.engine.sweep_folder) holds
 # experiments.parquet, outcomes.parquet, target_values.parquet, summary.csv
 # and manifest.json. These plots read only those files; runs with an error are
 # left out. Outcomes are read one variable at a time, never all at once.
@@ -422,7 +422,7 @@ def plot_sweep(folder, out_dir, units: dict | None = None, scatter_targets=SWEEP
 
     Runs recorded with an error are left out.
     """
-    from sim.engine.sweep import read_outcomes, read_sweep
+    from sim.engine.sweep_folder import read_outcomes, read_sweep
 
     sweep = read_sweep(folder)
     out_dir = Path(out_dir)

@@ -775,7 +775,7 @@ class _Page:
         return self._cache[key]
 
     def sweep(self, folder: ResultFolder):
-        from sim.engine.sweep import read_sweep
+        from sim.engine.sweep_folder import read_sweep
 
         key = ("sweep", folder.path)
         if key not in self._cache:
@@ -1163,7 +1163,7 @@ class _Page:
     # ================================================================== sweeps
 
     def sweeps_section(self) -> str:
-        from sim.engine.sweep import read_outcomes
+        from sim.engine.sweep_folder import read_outcomes
 
         out = []
         for folder in self.of("sweep"):

@@ -71,6 +71,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.errors import InputError, ScenarioError
+from sim.specs.validation import show_number, show_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model.loader import Model
@@ -128,55 +129,9 @@ _KIND_TEXT = {"lever": "lever", "uncertain": "uncertain parameter"}
 # --------------------------------------------------------------------------
 
 
-def _num(x: float) -> str:
-    """A number as a person would write it: ``2000`` not ``2000.0``, full precision otherwise."""
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    if isinstance(x, int):
-        return str(x)
-    if isinstance(x, float):
-        if math.isnan(x):
-            return "nan"
-        if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
-        if x.is_integer() and abs(x) < 1e15:
-            return str(int(x))
-        return repr(x)
-    return str(x)
-
-
-def _show(value: Any, limit: int = 60) -> str:
-    """Describe a TOML value with its type, e.g. ``string 'high'``, ``boolean true``."""
-    if isinstance(value, bool):
-        return f"boolean {_num(value)}"
-    if isinstance(value, int):
-        return f"integer {value}"
-    if isinstance(value, float):
-        return _num(value) if math.isfinite(value) else f"{_num(value)} (not a finite number)"
-    if isinstance(value, str):
-        text = repr(value)
-        kind = "string"
-    elif isinstance(value, list):
-        text = json.dumps(value, default=str, ensure_ascii=False)
-        kind = "array"
-    elif isinstance(value, dict):
-        text = json.dumps(value, default=str, ensure_ascii=False)
-        kind = "table"
-    elif hasattr(value, "isoformat"):  # TOML dates and times
-        text = value.isoformat()
-        kind = type(value).__name__
-    else:
-        text = repr(value)
-        kind = type(value).__name__
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return f"{kind} {text}"
-
-
 def _range(lever) -> str:
     units = f" {lever.units}" if lever.units and lever.units.lower() not in ("", "nan") else ""
-    return f"[{_num(lever.lower)}, {_num(lever.upper)}]{units}"
+    return f"[{show_number(lever.lower)}, {show_number(lever.upper)}]{units}"
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:
@@ -209,10 +164,10 @@ _LEVER_KINDS = "a number (constant over the run) or a table of year = value (tim
 
 def _finite(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PydanticCustomError("scenario", "must be {what}; got {got}", {"what": what, "got": _show(value)})
+        raise PydanticCustomError("scenario", "must be {what}; got {got}", {"what": what, "got": show_value(value)})
     if not math.isfinite(value):
         raise PydanticCustomError(
-            "scenario", "must be a finite number; got {got}", {"got": _num(float(value))}
+            "scenario", "must be a finite number; got {got}", {"got": show_number(float(value))}
         )
     return float(value)
 
@@ -238,7 +193,7 @@ def _year_key(value: Any) -> int:
 def _strict_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    raise PydanticCustomError("scenario", "must be true or false; got {got}", {"got": _show(value)})
+    raise PydanticCustomError("scenario", "must be true or false; got {got}", {"got": show_value(value)})
 
 
 def _schema_version(value: Any) -> int:
@@ -247,7 +202,7 @@ def _schema_version(value: Any) -> int:
     raise PydanticCustomError(
         "scenario",
         "must be {v} (the only version of the scenario format this program reads); got {got}",
-        {"v": SCHEMA_VERSION, "got": _show(value)},
+        {"v": SCHEMA_VERSION, "got": show_value(value)},
     )
 
 
@@ -257,14 +212,14 @@ def _identifier(value: Any) -> str:
     raise PydanticCustomError(
         "scenario",
         "must be an identifier (ASCII letters, digits, '-' and '_'); got {got}",
-        {"got": _show(value)},
+        {"got": show_value(value)},
     )
 
 
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
-    raise PydanticCustomError("scenario", "must be a string; got {got}", {"got": _show(value)})
+    raise PydanticCustomError("scenario", "must be a string; got {got}", {"got": show_value(value)})
 
 
 def _base_ref(value: Any) -> str:
@@ -273,14 +228,14 @@ def _base_ref(value: Any) -> str:
     raise PydanticCustomError(
         "scenario",
         "must be the name of another scenario or a path to its file; got {got}",
-        {"got": _show(value)},
+        {"got": show_value(value)},
     )
 
 
 def _final_time(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not float(value).is_integer():
         raise PydanticCustomError(
-            "scenario", "must be a year (a whole number such as 2030); got {got}", {"got": _show(value)}
+            "scenario", "must be a year (a whole number such as 2030); got {got}", {"got": show_value(value)}
         )
     return float(value)
 
@@ -288,13 +243,13 @@ def _final_time(value: Any) -> float:
 def _time_step(value: Any) -> float:
     allowed = "a power-of-two fraction of a year that divides 1 exactly: 1, 0.5, 0.25, 0.125, 0.0625, 0.03125 (1/32), ..."
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise PydanticCustomError("scenario", "must be {allowed}; got {got}", {"allowed": allowed, "got": _show(value)})
+        raise PydanticCustomError("scenario", "must be {allowed}; got {got}", {"allowed": allowed, "got": show_value(value)})
     x = float(value)
     if x > 0:
         mantissa, exponent = math.frexp(x)  # x = mantissa * 2**exponent, 0.5 <= mantissa < 1
         if mantissa == 0.5 and -_MAX_HALVINGS + 1 <= exponent <= 1:
             return x
-    raise PydanticCustomError("scenario", "must be {allowed}; got {got}", {"allowed": allowed, "got": _num(x)})
+    raise PydanticCustomError("scenario", "must be {allowed}; got {got}", {"allowed": allowed, "got": show_number(x)})
 
 
 def _field(fn, schema: dict):
@@ -539,8 +494,8 @@ class LeverValue:
     def describe(self) -> str:
         """Short text for tables: ``0.3`` or ``2021: 0.6, 2025: 0.8 (step)``."""
         if self.points is None:
-            return _num(self.value)
-        text = ", ".join(f"{y}: {_num(v)}" for y, v in self.points.items())
+            return show_number(self.value)
+        text = ", ".join(f"{y}: {show_number(v)}" for y, v in self.points.items())
         return text + (" (step)" if self.step else "")
 
 
@@ -696,13 +651,13 @@ def _translate(error: dict, label: str) -> Problem:
         return (label, key, msg)
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         if key == "levers":
-            return (label, key, f"must be a table of lever = value; got {_show(value)}")
+            return (label, key, f"must be a table of lever = value; got {show_value(value)}")
         if key == "run":
-            return (label, key, f"must be a table with final_time and/or time_step; got {_show(value)}")
-        return (label, key, f"must be a table; got {_show(value)}")
+            return (label, key, f"must be a table with final_time and/or time_step; got {show_value(value)}")
+        return (label, key, f"must be a table; got {show_value(value)}")
     if kind == "scenario":  # our own messages
         return (label, key, _one_line(error["msg"]))
-    return (label, key, _one_line(f"{error['msg']}; got {_show(value)}"))
+    return (label, key, _one_line(f"{error['msg']}; got {show_value(value)}"))
 
 
 def read_scenario_file(path: str | Path) -> ParsedFile:
@@ -918,11 +873,11 @@ def lever_problems(
             if not lever.lower <= x <= lever.upper:
                 extra = " (this lever cannot be negative)" if x < 0 <= lever.lower else ""
                 problems.append(
-                    (label, k, f"{_num(x)} is outside the allowed range {_range(lever)} of {_KIND_TEXT.get(lever.kind, lever.kind)} {name!r}{extra}")
+                    (label, k, f"{show_number(x)} is outside the allowed range {_range(lever)} of {_KIND_TEXT.get(lever.kind, lever.kind)} {name!r}{extra}")
                 )
             if year is not None and not start <= year <= end:
                 problems.append(
-                    (label, k, f"year {year} lies outside the run {_num(start)}-{_num(end)} "
+                    (label, k, f"year {year} lies outside the run {show_number(start)}-{show_number(end)} "
                      f"(INITIAL TIME to final_time); time-series years must be within it")
                 )
     return problems
@@ -935,7 +890,7 @@ def _run_problems(run: Mapping[str, float], run_sources: Mapping[str, Path], mod
     if final is not None and final <= start:
         problems.append(
             (str(run_sources["final_time"]), "run.final_time",
-             f"{_num(final)} is not after the model's INITIAL TIME {_num(start)}; final_time must be a later year")
+             f"{show_number(final)} is not after the model's INITIAL TIME {show_number(start)}; final_time must be a later year")
         )
     step = run.get("time_step")
     saveper = model.settings.get("saveper")
@@ -944,7 +899,7 @@ def _run_problems(run: Mapping[str, float], run_sources: Mapping[str, Path], mod
         if ratio < 1 or not float(ratio).is_integer():
             problems.append(
                 (str(run_sources["time_step"]), "run.time_step",
-                 f"{_num(step)} does not divide the model's SAVEPER {_num(saveper)}; results are saved every SAVEPER years")
+                 f"{show_number(step)} does not divide the model's SAVEPER {show_number(saveper)}; results are saved every SAVEPER years")
             )
     return problems
 
@@ -1193,8 +1148,8 @@ def format_levers(rows: Sequence[Mapping[str, Any]], fmt: str = "table") -> str:
                 r["name"],
                 *([r["kind"]] if "kind" in keys else []),
                 r["units"],
-                f"[{_num(r['lower'])}, {_num(r['upper'])}]",
-                _num(r["default"]),
+                f"[{show_number(r['lower'])}, {show_number(r['upper'])}]",
+                show_number(r["default"]),
                 r["chinese"],
                 _clip(r["description"]),
                 _clip(r["source"], 40),

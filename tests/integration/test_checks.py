@@ -14,10 +14,9 @@ from sim.analysis.checks import (
     check_extremes,
     check_integration,
     check_reality,
-    format_checks,
     load_checks,
-    run_checks,
 )
+from sim.analysis.suite import format_checks, run_checks
 from sim.cli import cli
 from sim.errors import InputError
 

@@ -185,7 +185,7 @@ def test_targets_met_in_some_runs(small_sweep, model, tmp_path):
     from sim.analysis.discovery import discover, write_discovery, write_discovery_scenario
     from sim.engine.run import run_scenario
     from sim.specs.scenario import load_scenario, validate_files
-    from sim.engine.sweep import read_sweep
+    from sim.engine.sweep_folder import read_sweep
 
     sweep = read_sweep(small_sweep)
     share = float(sweep.summary.set_index("id").at["T5", "share_met"])
@@ -242,7 +242,7 @@ def test_targets_met_in_some_runs(small_sweep, model, tmp_path):
 @needs_prim
 def test_top_decile_when_no_run_meets(small_sweep, model):
     from sim.analysis.discovery import discover, format_discovery
-    from sim.engine.sweep import read_sweep
+    from sim.engine.sweep_folder import read_sweep
 
     sweep = read_sweep(small_sweep)
     values = sweep.target_values.set_index("run_id").reindex(sweep.experiments["run_id"])

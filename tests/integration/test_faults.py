@@ -28,7 +28,8 @@ import pytest
 from conftest import MODEL_FILE, REPO
 from sim.errors import InputError, Interrupted
 from sim.engine.identity import IdentityError
-from sim.engine.sweep import format_summary, run_sweep
+from sim.engine.sweep import run_sweep
+from sim.engine.sweep_folder import format_summary
 from sim.plan.targets import DEFAULT_TARGETS, TARGETS_ENV, load_targets
 
 GOOD = REPO / "tests" / "data" / "sweeps" / "good"
@@ -71,7 +72,7 @@ def reference(tmp_path_factory):
 
 def interrupted_sweep(out: Path, model: Path, monkeypatch) -> None:
     """Every chunk committed, then stopped before consolidation (manifest ``interrupted``)."""
-    import sim.engine.sweep as sw
+    import sim.engine.ensemble as sw
 
     def stop(*args):
         raise KeyboardInterrupt
@@ -131,7 +132,7 @@ def test_damaged_chunk_is_evaluated_again_with_a_warning(fault, inputs, referenc
     out = tmp_path / "s"
     interrupted_sweep(out, inputs["model"], monkeypatch)
     CHUNK_FAULTS[fault](out)
-    with caplog.at_level(logging.WARNING, logger="sim.engine.sweep"):
+    with caplog.at_level(logging.WARNING, logger="sim.engine.ensemble"):
         result = resume(out, inputs["model"])
     assert result.chunks_run == 1 and result.chunks_skipped == RUNS // CHUNK - 1
     warned = [r.getMessage() for r in caplog.records if "evaluating the chunk again" in r.getMessage()]
@@ -172,7 +173,7 @@ def test_damaged_design_is_drawn_again_from_the_seed(fault, inputs, reference, t
         frame.to_parquet(design, index=False)
     else:
         design.unlink()
-    with caplog.at_level(logging.WARNING, logger="sim.engine.sweep"):
+    with caplog.at_level(logging.WARNING, logger="sim.engine.ensemble"):
         result = resume(out, inputs["model"])
     if fault != "missing":
         assert any("design.parquet" in r.getMessage() and "drawn again" in r.getMessage() for r in caplog.records)

@@ -237,7 +237,7 @@ def test_english_page_is_valid_and_self_contained(english):
 
 def test_english_page_numbers_come_from_the_folders(folders, english):
     from sim.engine.results import read_targets_csv
-    from sim.engine.sweep import read_sweep
+    from sim.engine.sweep_folder import read_sweep
     from sim.plan.targets import format_number
 
     report, path = english

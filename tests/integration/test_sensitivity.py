@@ -239,7 +239,7 @@ def test_design_follows_the_sweep_distributions(tmp_path):
 
 
 def test_resume_after_an_interruption_gives_the_same_study(tmp_path, monkeypatch):
-    import sim.engine.sweep as sw
+    import sim.engine.ensemble as sw
 
     options = {"model_path": MODEL, "workers": 1, "n": 256, "second_order": False, "chunk_size": 500}
     whole = run_sensitivity(SPEC, tmp_path / "whole", **options)

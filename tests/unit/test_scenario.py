@@ -17,6 +17,7 @@ import tomli_w
 from sim.specs import scenario as sc
 from sim.errors import InputError, ScenarioError
 from sim.specs.scenario import LeverValue, RunSettings, load_scenario, scenario_json_schema
+from sim.specs.validation import show_number
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scenarios"
 GOOD = DATA / "good"
@@ -357,6 +358,6 @@ def test_write_json_schema_reports_an_unwritable_place(tmp_path):
 
 
 def test_numbers_in_messages_are_written_as_people_write_them():
-    assert [sc._num(x) for x in (2000.0, 0.1, -3.0, math.nan, math.inf, 1e-7, 7)] == [
+    assert [show_number(x) for x in (2000.0, 0.1, -3.0, math.nan, math.inf, 1e-7, 7)] == [
         "2000", "0.1", "-3", "nan", "inf", "1e-07", "7"
     ]
