@@ -658,7 +658,8 @@ def loops_command(scenario: str | None, variables: tuple[str, ...], out: str | N
     Without SCENARIO the model's defaults are run. Writes loop scores, relative
     scores, a dominance plot and text per variable to a loops folder.
     """
-    from sim.analysis.loop_results import format_loops, run_loops, scenario_analysis
+    from sim.analysis.loop_results import format_loops, run_loops
+    from sim.analysis.loops import scenario_analysis
     from sim.analysis.loops import MAX_LOOPS
 
     max_loops = max_loops or MAX_LOOPS

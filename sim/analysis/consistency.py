@@ -5,7 +5,7 @@ of targets and the full set, whether some setting of the levers inside their
 ranges meets all of them at once. It maximises the *worst normalised gap*
 (:mod:`sim.analysis.reach`: gap / |threshold|) over the box with several starts: a
 Latin hypercube of settings run as one ensemble picks each problem's best
-starting points, and :func:`sim.analysis.reach.maximise_min_gap` (a batched
+starting points, and :func:`sim.analysis.search.maximise_min_gap` (a batched
 trust-region sequential-LP ascent, every problem's Jacobian in one ensemble
 call) climbs from them. A set is *feasible* when the best point meets every
 target in it (worst gap > 0). Lever paths are those of :mod:`sim.analysis.reach`
@@ -52,20 +52,10 @@ from sim.analysis.plausibility import (
     search_outcomes,
     unreachable,
 )
-from sim.analysis.reach import (
-    LEVER_PATH,
-    LeverSearch,
-    Progress,
-    clean_gaps,
-    gap_to_value,
-    worst_gap,
-    evaluable_targets,
-    load_lever_references,
-    maximise_min_gap,
-    resolve_base,
-    select_levers,
-    select_targets,
-)
+from sim.analysis.reach import resolve_base
+from sim.analysis.search import (LEVER_PATH, LeverSearch, Progress, clean_gaps, evaluable_targets, gap_to_value,
+                                 maximise_min_gap, select_levers, select_targets, worst_gap)
+from sim.plan.lever_references import load_lever_references
 from sim.engine.results import build_manifest, finish_manifest, to_json, write_run
 from sim.engine.run import run_spec, simulate
 from sim.specs.scenario import load_scenario

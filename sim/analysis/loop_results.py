@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.errors import InputError
-from sim.analysis.loops import MAX_LOOPS, MIN_PHASE, LoopAnalysis, analyse, leading, phases
+from sim.analysis.loops import MAX_LOOPS, MIN_PHASE, LoopAnalysis, leading, phases, scenario_analysis
 from sim.engine.results import MANIFEST, build_manifest, finish_manifest, write_run
 
 #: Targets whose variables are explained when no variable is named.
@@ -150,26 +150,6 @@ def documented_check(analysis: LoopAnalysis, model_path: Path) -> pd.DataFrame |
                          for c in check_table(rows, analysis)])
 
 
-@dataclass
-class LoopsRun:
-    folder: Path
-    analysis: LoopAnalysis
-    seconds: float
-
-
-def scenario_analysis(scenario: str | Path | None, model_path: str | Path | None = None,
-                      max_loops: int = MAX_LOOPS):
-    """``(model, scenario or None, analysis)`` of one scenario run (``None``: the model's defaults)."""
-    from sim.model.loader import load_model
-    from sim.engine.run import run_spec
-    from sim.specs.scenario import load_scenario
-
-    model = load_model(model_path) if model_path else load_model()
-    sc = load_scenario(scenario, model) if scenario else None
-    spec = run_spec(model, sc)
-    return model, sc, analyse(model.compiled, spec.params, spec.final_time, spec.time_step, max_loops)
-
-
 def format_loops(analysis: LoopAnalysis, limit: int | None = None) -> str:
     """Text table of the loops, strongest first: id, polarity, strength, path."""
     table = loops_table(analysis)
@@ -183,6 +163,8 @@ def format_loops(analysis: LoopAnalysis, limit: int | None = None) -> str:
 
 @dataclass
 class LoopsRun:
+    """What :func:`run_loops` did: the loops folder, the analysis, the time taken."""
+
     folder: Path
     analysis: LoopAnalysis
     seconds: float

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -271,3 +272,16 @@ def leading(relative: pd.DataFrame, sign: str, n: int) -> list[str]:
     strength = mean if sign == "+" else (-mean if sign == "-" else relative.abs().mean())
     strength = strength[strength > 0].sort_values(ascending=False)
     return [str(i) for i in strength.index[:n]]
+
+
+def scenario_analysis(scenario: str | Path | None, model_path: str | Path | None = None,
+                      max_loops: int = MAX_LOOPS):
+    """``(model, scenario or None, analysis)`` of one scenario run (``None``: the model's defaults)."""
+    from sim.model.loader import load_model
+    from sim.engine.run import run_spec
+    from sim.specs.scenario import load_scenario
+
+    model = load_model(model_path) if model_path else load_model()
+    sc = load_scenario(scenario, model) if scenario else None
+    spec = run_spec(model, sc)
+    return model, sc, analyse(model.compiled, spec.params, spec.final_time, spec.time_step, max_loops)

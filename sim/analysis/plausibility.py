@@ -11,7 +11,7 @@ yardsticks read from data files:
   the district's 2016-2020 record and with what comparable Chinese places
   achieved (the analogues);
 * the **lever values** against their 2016-2020 record in
-  ``sim/data/lever_references.toml`` (:func:`sim.analysis.reach.load_lever_references`).
+  ``sim/data/lever_references.toml`` (:func:`sim.plan.lever_references.load_lever_references`).
 
 Classes, from the most to the least plausible (:data:`CLASSES`):
 
@@ -48,6 +48,7 @@ import pandas as pd
 
 from sim.specs.datafile import read_toml
 from sim.errors import InputError
+from sim.plan.lever_references import REFERENCE_TOLERANCE
 
 __all__ = [
     "ANALOGUES_FILE",
@@ -298,9 +299,7 @@ def quantity_levels(quantities: Sequence[Quantity], measured: dict[str, np.ndarr
 
 def lever_levels(names: Sequence[str], X, refs: dict, span) -> np.ndarray:
     """``(N, k)`` levels of lever values ``X``: 1 outside its 2016-2020 record interval (beyond the
-    tolerance of :func:`sim.analysis.reach.reference_position`), else 0 (inside, or no record)."""
-    from sim.analysis.reach import REFERENCE_TOLERANCE
-
+    tolerance of :func:`sim.plan.lever_references.reference_position`), else 0 (inside, or no record)."""
     X = np.atleast_2d(np.asarray(X, dtype=float))
     out = np.zeros(X.shape, dtype=int)
     for j, name in enumerate(names):
@@ -391,7 +390,7 @@ def assess(quantities: Sequence[Quantity], measured: dict, lever_names: Sequence
 
     ``lever_names``/``lever_values``/``span`` are the searched levers, their
     values at the point and their ranges (``upper - lower``); ``refs`` the
-    lever references (:func:`sim.analysis.reach.load_lever_references`).
+    lever references (:func:`sim.plan.lever_references.load_lever_references`).
     """
     values = {q.id: np.atleast_1d(np.asarray(measured[q.id], dtype=float))[:1] for q in quantities}
     qlev = quantity_levels(quantities, values)[0] if quantities else np.zeros(0, dtype=int)
@@ -438,7 +437,7 @@ def unreachable(assessment: Assessment, target, value: float) -> Assessment:
 
 
 def search_outcomes(search, U, quantities: Sequence[Quantity], targets) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """For points ``U`` of a :class:`sim.analysis.reach.LeverSearch`, in one ensemble run to the search's
+    """For points ``U`` of a :class:`sim.analysis.search.LeverSearch`, in one ensemble run to the search's
     target year: ``(met (N, m), {quantity id: (N,)})``. ``met`` follows the search's targets, with the
     rule of :func:`sim.plan.targets.evaluate`; quantities whose years the run does not reach are NaN.
     ``targets`` (every target, not only the searched ones) gives the quantities' variables."""

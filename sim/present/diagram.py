@@ -204,7 +204,7 @@ def draw_diagrams(out: str | Path, sectors: list[str] | None = None, highlight: 
                   scenario: str | Path | None = None, model_path: str | Path | None = None) -> list[Path]:
     """Write ``diagram_<sector>.svg/.png`` per sector (all without ``sectors``), or ``loop_<id>.*``
     for ``highlight`` alone; returns the files written."""
-    from sim.analysis.loop_results import scenario_analysis
+    from sim.analysis.loops import scenario_analysis
     from sim.present.plots import slug
     from sim.engine.results import atomic_write_bytes
 

@@ -1370,7 +1370,7 @@ class _Page:
     # ================================================================== reach
 
     def reach_section(self) -> str:
-        from sim.analysis.reach import load_lever_references
+        from sim.plan.lever_references import load_lever_references
 
         try:
             refs = load_lever_references()

@@ -25,14 +25,8 @@ import pytest
 
 from conftest import REPO, SCENARIOS
 from sim.model.loader import load_model
-from sim.analysis.reach import (
-    REFERENCE_TOLERANCE,
-    load_lever_references,
-    reach,
-    reference_position,
-    write_reach,
-    write_reach_scenario,
-)
+from sim.analysis.reach import reach, write_reach, write_reach_scenario
+from sim.plan.lever_references import REFERENCE_TOLERANCE, load_lever_references, reference_position
 from sim.engine.run import run_scenario
 from sim.specs.scenario import load_scenario, validate_files
 from sim.plan.targets import evaluate, load_targets
@@ -203,7 +197,7 @@ def test_every_lever_has_references(model):
 
 
 def test_reference_position():
-    from sim.analysis.reach import LeverReference
+    from sim.plan.lever_references import LeverReference
 
     ref = LeverReference("x", "y", 20.4, 20.4)
     span = 60.0

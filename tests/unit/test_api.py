@@ -51,7 +51,7 @@ def test_functions_named_like_their_module_stay_functions(tmp_path):
     # importing sim.analysis.consistency imports the module sim.analysis.reach first; sim.reach must still be the function
     code = """
 import sim, sim.analysis.consistency, sim.analysis.calibrate
-from sim.analysis.reach import LeverSearch
+from sim.analysis.search import LeverSearch
 print(callable(sim.reach), type(sim.reach).__name__, sim.reach.__module__, sim.calibrate.__module__)
 """
     assert _python(code, tmp_path).split() == ["True", "function", "sim.analysis.reach", "sim.analysis.calibrate"]

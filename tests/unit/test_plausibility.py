@@ -30,7 +30,7 @@ from sim.analysis.plausibility import (
     load_analogues,
     unreachable,
 )
-from sim.analysis.reach import LeverReference
+from sim.plan.lever_references import LeverReference
 from sim.plan.targets import load_targets
 
 TARGETS = load_targets()
