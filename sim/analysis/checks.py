@@ -411,7 +411,7 @@ def check_conservation(model_path=DEFAULT_MODEL, data: ChecksFile | None = None)
     """Each stock, saved at every step, equals its initial value plus its integrated net flow."""
     from pysd.translators.structures import abstract_expressions as ae
 
-    from sim.plan.history import with_settings
+    from sim.model.compiler import with_settings
     from sim.model.loader import load_model
     from sim.model.units import abstract_model
 

@@ -53,12 +53,13 @@ _WORDS = {
     "model": "the model file (.mdl)",
     "calibration": "the calibrated defaults applied (model/data/calibration.csv rows for this model)",
     "targets": "the targets' definitions (the targets file)",
-    "code": "the program (sim.model.compiler, sim.engine.chunks, sim.plan.targets, numpy or PySD)",
+    "code": "the program (the compiler in sim.model, sim.engine.chunks, sim.plan.targets, numpy or PySD)",
     "base": "the base scenario's resolved levers",
 }
 
 #: Modules whose source decides the numbers of a run (the compiled runner, chunk evaluation, target arithmetic).
-_CODE_MODULES = ("sim.model.compiler", "sim.engine.chunks", "sim.plan.targets")
+_CODE_MODULES = ("sim.model.functions", "sim.model.translator", "sim.model.codegen", "sim.model.compiler",
+                 "sim.engine.chunks", "sim.plan.targets")
 
 
 class IdentityError(InputError):

@@ -1,9 +1,13 @@
 """The model: loading the Vensim file and reading its lever catalogue.
 
-This is the only module that imports :mod:`pysd`. PySD writes its translation
-next to the ``.mdl``; we translate a copy in a cache folder keyed by the
-file's SHA-256, so the repository is never written to and a second process
-reuses the translation.
+This module runs PySD's translation and loads PySD models (the names, the
+settings, the reference runs). It is not the only one that imports
+:mod:`pysd`: :mod:`sim.model.translator` and :mod:`sim.model.units` read the
+``.mdl`` with PySD's Vensim parser, :mod:`sim.analysis.checks` walks the same
+parse, and :mod:`sim.engine.identity` records PySD's version (docs/architecture.md,
+"Where PySD is used"). PySD writes its translation next to the ``.mdl``; we
+translate a copy in a cache folder keyed by the file's SHA-256, so the
+repository is never written to and a second process reuses the translation.
 
 Levers and uncertain parameters are declared in the model itself: a constant
 whose comment starts with ``LEVER:`` (a policy the district controls) or
@@ -187,7 +191,7 @@ class Model:
 
         cm = compile_model(self.path)
         if self.calibration:
-            from sim.plan.history import with_settings
+            from sim.model.compiler import with_settings
 
             cm = with_settings(cm, constants=self.calibration)
         return cm

@@ -63,7 +63,6 @@ This module never prints and never exits.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -75,7 +74,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.specs.datafile import read_toml
-from sim.errors import InputError, ModelError
+from sim.errors import InputError
 from sim.model.loader import DEFAULT_MODEL, MODEL_DIR, file_sha256, read_calibration
 from sim.plan.targets import DEFAULT_BASE_YEAR
 
@@ -429,36 +428,6 @@ def _catalogue_ranges(model_path: Path) -> dict[str, tuple[float, float]]:
 # --------------------------------------------------------------------------- runs
 
 
-def with_settings(compiled, initial_time: float | None = None, saveper: float | None = None,
-                  constants: dict | None = None):
-    """A copy of a :class:`sim.model.compiler.CompiledModel` with other control values or constant defaults.
-
-    ``CompiledModel.run`` sets ``final_time`` and ``time_step`` but not the
-    initial time or the save period; both live in the compiled intermediate
-    representation, which is copied here (the equations are untouched).
-    ``constants`` replaces default values (e.g. calibrated defaults).
-    """
-    from sim.model.compiler import CompiledModel
-
-    ir = copy.deepcopy(compiled.ir)
-
-    def num(x):  # keep whole numbers as ints: PySD's Time is an int when INITIAL TIME is written as one
-        return int(x) if float(x).is_integer() else float(x)
-
-    if initial_time is not None:
-        ir["control"]["initial_time"] = ["num", num(initial_time)]
-    if saveper is not None:
-        ir["control"]["saveper"] = ["num", num(saveper)]
-    if constants:
-        by_name = {c["name"]: c for c in ir["constants"]}
-        unknown = sorted(set(constants) - set(by_name))
-        if unknown:
-            raise ModelError(f"not constants of the model: {', '.join(unknown)}")
-        for name, value in constants.items():
-            by_name[name]["value"] = float(value)
-    return CompiledModel(ir, path=compiled.path, sha256=compiled.sha256)
-
-
 def compile_calibrated(model_path: str | Path = DEFAULT_MODEL, calibrated: bool = True):
     """The compiled model with the calibrated defaults of ``model/data/calibration.csv`` applied.
 
@@ -466,7 +435,7 @@ def compile_calibrated(model_path: str | Path = DEFAULT_MODEL, calibrated: bool 
     ensemble counterpart of :func:`sim.model.loader.load_model` (which applies the
     same file to PySD runs).
     """
-    from sim.model.compiler import compile_model
+    from sim.model.compiler import compile_model, with_settings
 
     compiled = compile_model(model_path)
     calibration = read_calibration(model_path) if calibrated else {}
@@ -488,7 +457,7 @@ class HistoryRunner:
     compiled: object = field(init=False, repr=False)
 
     def __post_init__(self):
-        from sim.model.compiler import compile_model
+        from sim.model.compiler import compile_model, with_settings
 
         base = compile_model(self.spec.model_path)
         self.compiled = with_settings(base, initial_time=self.spec.start, saveper=1)

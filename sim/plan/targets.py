@@ -277,7 +277,7 @@ def _as_series_frame(timeseries: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_index()
 
 
-def _value_at(series: pd.Series, year: float) -> float:
+def value_at(series: pd.Series, year: float) -> float:
     """Value of ``series`` at ``year``: the row at that time, else linear interpolation.
 
     Raises :class:`LookupError` (with the reason) when ``year`` lies outside the series.
@@ -298,8 +298,12 @@ def _value_at(series: pd.Series, year: float) -> float:
     return float(value)
 
 
-def _cagr(series: pd.Series, start: int, end: int, name: str) -> float:
-    first, last = _value_at(series, start), _value_at(series, end)
+def cagr(series: pd.Series, start: int, end: int, name: str) -> float:
+    """Compound annual growth rate of ``series`` from ``start`` to ``end`` (``name`` names it in errors).
+
+    Raises :class:`LookupError` when a value is missing or the rate is undefined (a non-positive start).
+    """
+    first, last = value_at(series, start), value_at(series, end)
     if first <= 0 or last < 0:
         raise LookupError(f"growth of {name!r} is undefined: {first:g} in {start}, {last:g} in {end}")
     return (last / first) ** (1.0 / (end - start)) - 1.0
@@ -310,16 +314,16 @@ def _quantity(target: Target, frame: pd.DataFrame) -> float:
     series = frame[target.variable]
     if target.kind == "level":
         if target.aggregate is None:
-            return _value_at(series, target.year)
+            return value_at(series, target.year)
         window = series[(series.index >= target.base_year + 1 - TIME_TOLERANCE) & (series.index <= target.year + TIME_TOLERANCE)]
         window = window.dropna()
         if window.empty:
             raise LookupError(f"no values between {target.base_year + 1} and {target.year}")
         return float(window.max() if target.aggregate == "max" else window.min())
-    rate = _cagr(series, target.base_year, target.year, target.variable)
+    rate = cagr(series, target.base_year, target.year, target.variable)
     if target.kind == "growth":
         return rate
-    return rate - _cagr(frame[target.other_variable], target.base_year, target.year, target.other_variable)
+    return rate - cagr(frame[target.other_variable], target.base_year, target.year, target.other_variable)
 
 
 def _verdict(target: Target, value: float) -> tuple[bool, float, float]:

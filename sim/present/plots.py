@@ -29,29 +29,12 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.errors import InputError
 from sim.engine.results import RunResult, atomic_write_bytes, read_run
-from sim.plan.targets import DEFAULT_BASE_YEAR, format_number, verdict_word
+from sim.plan.targets import DEFAULT_BASE_YEAR, format_number, value_at, verdict_word
+from sim.present.style import COLOURS, KEY_VARIABLES
 from sim.present.unit_names import display_unit, variable_unit
-
-#: Variables drawn, in order, when a folder has them.
-KEY_VARIABLES = (
-    "GDP",
-    "Above Scale Industrial Output",
-    "Urban Disposable Income per Capita",
-    "Fixed Asset Investment",
-    "General Public Budget Revenue",
-    "Retail Sales",
-    "Tertiary Value Added",
-    "Unemployment Rate",
-    "CO2 Emissions",
-    "Energy Intensity Index",
-    "Population",
-    "Employment",
-)
 
 #: Variables stored as fractions and shown as percentages.
 FRACTIONS = {"Unemployment Rate"}
-
-COLOURS = {True: "#2e8b57", False: "#c0392b", None: "#b8b8b8"}
 
 
 @functools.lru_cache(maxsize=4)
@@ -104,13 +87,12 @@ def _targets_table(runs: list[RunResult]) -> pd.DataFrame | None:
 
 
 def _value_at(series: pd.Series, year: float) -> float:
-    series = series.dropna()
-    if series.empty:
+    """The value of ``series`` at ``year`` as the targets read it (:func:`sim.plan.targets.value_at`), NaN when
+    there is none."""
+    try:
+        return value_at(series.dropna(), year)
+    except LookupError:
         return math.nan
-    times = series.index.to_numpy(dtype=float)
-    if not times[0] - 1e-6 <= year <= times[-1] + 1e-6:
-        return math.nan
-    return float(np.interp(year, times, series.to_numpy(dtype=float)))
 
 
 def _unit(variable: str, runs: list[RunResult], units: dict | None) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import MODEL_FILE
 from sim.analysis.checks import load_checks
-from sim.plan.history import with_settings
+from sim.model.compiler import with_settings
 from sim.analysis.plausibility import load_analogues
 from sim.engine.run import run_spec, simulate
 from sim.specs.scenario import Scenario

@@ -318,7 +318,8 @@ def test_assumptions_list_every_lever_and_target(english, model):
 
 
 def test_chinese_page_without_a_cjk_font(folders, tmp_path):
-    from sim.present.report import TEXT, build_report, write_report
+    from sim.present.report import build_report, write_report
+    from sim.present.report_text import TEXT
 
     report = build_report(all_folders(folders), lang="zh", font=None)
     text = write_report(report, tmp_path / "zh.html").read_text(encoding="utf-8")
@@ -340,7 +341,8 @@ def test_chinese_page_without_a_cjk_font(folders, tmp_path):
 
 def test_chinese_page_with_a_cjk_font(folders, tmp_path):
     from sim.present.fonts import covers, find_cjk_font, packaged_font
-    from sim.present.report import TEXT, build_report, write_report
+    from sim.present.report import build_report, write_report
+    from sim.present.report_text import TEXT
 
     font = find_cjk_font()
     assert font is not None and font == packaged_font()  # a dependency ships it: no system font needed
@@ -556,7 +558,8 @@ def test_heat_values_divide_mu_star_by_each_metric_largest():
 
 
 def test_report_mu_star_heat_map_is_relative_per_metric(model, tmp_path, monkeypatch):
-    from sim.present.report import TEXT, _Page, build_report
+    from sim.present.report import _Page, build_report
+    from sim.present.report_text import TEXT
     from sim.analysis.sensitivity import run_sensitivity
 
     spec = tmp_path / "morris_small.toml"
@@ -588,7 +591,7 @@ def test_report_mu_star_heat_map_is_relative_per_metric(model, tmp_path, monkeyp
 
 
 def test_terms_are_explained_once_where_they_first_appear(english, chinese):
-    from sim.present.report import TERMS
+    from sim.present.report_text import TERMS
 
     for lang, (_, path) in (("en", english), ("zh", chinese)):
         plain = Page(path.read_text(encoding="utf-8")).plain

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import REPO, assert_problems_match, assert_refused_without_writing
 from sim.errors import ScenarioError
-from sim.analysis.sensitivity import design_runs, load_study, read_sensitivity_file
+from sim.specs.study import design_runs, load_study, read_sensitivity_file
 
 DATA = REPO / "tests" / "data" / "sensitivity"
 BAD = DATA / "bad"

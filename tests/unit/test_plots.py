@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.errors import InputError
-from sim.present.plots import KEY_VARIABLES, plot_runs, slug
+from sim.present.plots import plot_runs, slug
+from sim.present.style import KEY_VARIABLES
 from sim.engine.results import build_manifest, finish_manifest, run_files, write_run
 from sim.plan.targets import evaluate, load_targets
 
