@@ -526,7 +526,8 @@ def discover_command(args: tuple[str, ...], targets: tuple[str, ...], threshold:
     """
     from pathlib import Path
 
-    from sim.analysis.discovery import DEFAULT_TARGETS, default_out, discover, format_discovery, load_prim, write_discovery
+    from sim.analysis.discovery import default_out, discover, format_discovery, load_prim, write_discovery
+    from sim.plan.targets import headline_ids
     from sim.analysis.discovery import write_discovery_scenario
     from sim.errors import InputError
 
@@ -538,7 +539,7 @@ def discover_command(args: tuple[str, ...], targets: tuple[str, ...], threshold:
         raise InputError(f"give exactly one sweep folder, got {what}{missing}")
     if extra and not targets:
         raise InputError(f"unexpected argument {' '.join(extra)}: target ids follow --targets (e.g. --targets T1 T7)")
-    ids = [t.strip() for part in (*targets, *extra) for t in part.split(",") if t.strip()] or list(DEFAULT_TARGETS)
+    ids = [t.strip() for part in (*targets, *extra) for t in part.split(",") if t.strip()] or list(headline_ids())
     load_prim()
     if scenario_file is not None:
         from sim.analysis.reach import check_scenario_path

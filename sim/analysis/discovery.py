@@ -42,7 +42,6 @@ Nothing here prints; errors are :class:`sim.errors.InputError`.
 
 from __future__ import annotations
 
-import difflib
 import io
 import json
 import logging
@@ -61,12 +60,13 @@ import pandas as pd
 
 from sim.errors import InputError, SimError
 from sim.engine.results import build_manifest, finish_manifest, to_json, write_run
-from sim.plan.targets import DEFAULT_BASE_YEAR, Target, ensemble_gaps, evaluate, format_number, load_targets
+from sim.specs.validation import did_you_mean
+from sim.plan.targets import (DEFAULT_BASE_YEAR, Target, ensemble_gaps, evaluate, format_number, headline_ids,
+                              load_targets)
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "DEFAULT_TARGETS",
     "DEFAULT_THRESHOLD",
     "TOP_SHARE",
     "INSTALL_HINT",
@@ -86,8 +86,6 @@ __all__ = [
     "write_discovery_scenario",
 ]
 
-#: Targets whose joint success is explained when none is given.
-DEFAULT_TARGETS = ("T1", "T7")
 #: Density the chosen box must reach (default choice: the last box on the trajectory that does).
 DEFAULT_THRESHOLD = 0.8
 #: Share of runs taken as cases (best worst normalised gap) when no run meets every target.
@@ -242,11 +240,6 @@ def select_box(trajectory: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD, b
 # --------------------------------------------------------------------------- cases of interest
 
 
-def _hint(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
 def _as_target(d: dict) -> Target:
     return Target(id=d["id"], description=d.get("description", ""), description_zh="", section="",
                   variable=d.get("variable", ""), year=int(d["year"]), kind=d["kind"], comparison=d["comparison"],
@@ -273,7 +266,7 @@ def _select_targets(sweep, ids: Sequence[str]) -> list[Target]:
                    f"({', '.join(t.variables())}); add {'them' if t.other_variable else 'it'} to [outputs] variables")
             problems.append(f"--targets: {tid} is not in {sweep.path}: {why}")
         else:
-            problems.append(f"--targets: unknown target {tid!r}{_hint(tid, list(known))}")
+            problems.append(f"--targets: unknown target {tid!r}{did_you_mean(tid, list(known), n=1, quote=False, brackets=True)}")
     if problems:
         raise InputError("\n".join(problems))
     if len(set(ids)) != len(ids):
@@ -478,10 +471,11 @@ def _factor_info(sweep, model, base=None) -> list[dict]:
     return out
 
 
-def discover(sweep_folder: str | Path, targets: Sequence[str] = DEFAULT_TARGETS, *,
+def discover(sweep_folder: str | Path, targets: Sequence[str] | None = None, *,
              threshold: float = DEFAULT_THRESHOLD, box: int | None = None, top: float | None = None,
              model=None) -> DiscoveryResult:
-    """Scenario discovery on a sweep folder: the PRIM boxes in which ``targets`` are met.
+    """Scenario discovery on a sweep folder: the PRIM boxes in which ``targets`` are met (default: the headline
+    targets of the targets file, :func:`sim.plan.targets.headline_ids`).
 
     ``model`` (:class:`sim.model.loader.Model`, optional) tells levers from uncertain
     parameters and runs the chosen box's midpoint once (``check``): the
@@ -496,7 +490,7 @@ def discover(sweep_folder: str | Path, targets: Sequence[str] = DEFAULT_TARGETS,
         raise InputError(f"--threshold {threshold:g}: a density lies in (0, 1]")
     load_prim()  # fail early, before reading anything, when PRIM is missing
     sweep = read_sweep(sweep_folder)
-    chosen_targets = _select_targets(sweep, targets)
+    chosen_targets = _select_targets(sweep, headline_ids() if targets is None else targets)
     notes: list[str] = []
     if model is not None:
         sweep_sha = (sweep.manifest.get("model") or {}).get("sha256")

@@ -28,8 +28,6 @@ from sim.errors import InputError
 from sim.analysis.loops import MAX_LOOPS, MIN_PHASE, LoopAnalysis, leading, phases, scenario_analysis
 from sim.engine.results import MANIFEST, build_manifest, finish_manifest, write_run
 
-#: Targets whose variables are explained when no variable is named.
-DEFAULT_TARGETS = ("T1", "T7")
 #: Loops named per phase in the dominance text.
 TEXT_LOOPS = 3
 #: Loops drawn in a dominance plot (the strongest for that variable; the rest are in the CSV).
@@ -43,10 +41,10 @@ WORDS = {"+": "reinforcing", "-": "balancing", "0": "inactive"}
 
 
 def default_variables() -> list[str]:
-    """The variables of targets :data:`DEFAULT_TARGETS`."""
+    """The variables explained when none is named: those of the headline targets (``headline = true``)."""
     from sim.plan.targets import load_targets
 
-    return [t.variable for t in load_targets() if t.id in DEFAULT_TARGETS]
+    return [t.variable for t in load_targets() if t.headline]
 
 
 def short_path(analysis: LoopAnalysis, loop_id: str, width: int = 5) -> str:

@@ -21,13 +21,13 @@ graph and scored on the same run.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import InputError
+from sim.specs.validation import did_you_mean
 
 _SIGNS = {"+": "+", "-": "-", "\u2212": "-"}
 
@@ -142,8 +142,7 @@ def _build_loop(graph, steps: tuple[str, ...]) -> list[str] | None:
 
 def _with_hint(name: str, names) -> str:
     """``name``, with the closest variable names of the model in brackets when there are any."""
-    near = difflib.get_close_matches(name, list(names), n=2, cutoff=0.6)
-    return f"{name} (did you mean {' or '.join(near)}?)" if near else name
+    return name + did_you_mean(name, names, n=2, quote=False, brackets=True)
 
 
 def check_table(rows: list[DocumentedLoop], analysis) -> list[RowCheck]:

@@ -66,7 +66,8 @@ from sim.engine.results import build_manifest, finish_manifest, to_json, write_r
 from sim.engine.run import run_spec, simulate
 from sim.specs.scenario import SCENARIO_DIR, LeverValue, Scenario, load_scenario
 from sim.specs.scenario_writer import write_scenario
-from sim.analysis.search import (LEVER_PATH, MARGIN, SLACK, LeverSearch, Progress, clean_gaps, close_names,
+from sim.specs.validation import did_you_mean
+from sim.analysis.search import (LEVER_PATH, MARGIN, SLACK, LeverSearch, Progress, clean_gaps,
                                  evaluable_targets, gap_to_value, maximise_min_gap, minimise_distance, select_levers,
                                  select_targets, worst_gap)
 from sim.plan.targets import Target, evaluate, format_number, load_targets
@@ -111,7 +112,7 @@ def resolve_base(base: str | Path | None) -> Path:
         if named.is_file():
             return named
     names = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
-    raise InputError(f"--base: scenario {text!r} not found (a file, or a name in {SCENARIO_DIR}){close_names(path.stem, names)}")
+    raise InputError(f"--base: scenario {text!r} not found (a file, or a name in {SCENARIO_DIR}){did_you_mean(path.stem, names)}")
 
 
 # --------------------------------------------------------------------------- maximin (batched SLP)

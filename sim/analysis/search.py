@@ -12,7 +12,6 @@ call of ``k + 1`` members. This module never prints and never exits.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -25,6 +24,7 @@ from sim.errors import InputError
 from sim.model.loader import Lever, Model
 from sim.plan.targets import Target, ensemble_gaps, ensemble_quantities
 from sim.specs.scenario import LeverValue, Scenario
+from sim.specs.validation import did_you_mean
 
 #: Forward-difference step for Jacobians, in range units (backward at the upper bound).
 FD_STEP = 1e-6
@@ -56,15 +56,6 @@ LEVER_PATH = "searched levers are constant over the run; the other levers keep t
 Progress = Callable[[str, int, int], None]
 
 
-def close_names(word: str, choices: Sequence[str], n: int = 3) -> str:
-    """``; did you mean ...?`` for a target or lever name (case-insensitive), or an empty string."""
-    lowered = {c.lower(): c for c in choices}
-    if word.lower() in lowered:
-        return f"; did you mean {lowered[word.lower()]!r}? (names are case-sensitive)"
-    close = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
-    return f"; did you mean {' or '.join(repr(lowered[c]) for c in close)}?" if close else ""
-
-
 def evaluable_targets(model: Model, targets: Sequence[Target]) -> list[Target]:
     """The targets the model can evaluate: ``evaluable`` and every variable in the model."""
     variables = set(model.compiled.variables)
@@ -91,7 +82,7 @@ def select_targets(ids: Sequence[str], targets: Sequence[Target], model: Model |
         if t is None and len(lower.get(str(raw).lower(), [])) == 1:
             t = lower[str(raw).lower()][0]
         if t is None:
-            problems.append(f"unknown target {raw!r}{close_names(str(raw), list(by_id)) or '; `shuangta targets` lists them'}")
+            problems.append(f"unknown target {raw!r}{did_you_mean(str(raw), list(by_id)) or '; `shuangta targets` lists them'}")
             continue
         if t.id not in usable:
             why = t.reason or "its variable is not in the model"
@@ -134,12 +125,12 @@ def select_levers(model: Model, names: Sequence[str] | None) -> list[Lever]:
             lev = catalogue[name]
             problems.append(
                 f"--levers: {name!r} is an uncertain parameter (range [{lev.lower:g}, {lev.upper:g}]), not a LEVER: "
-                f"reach searches policy levers only{close_names(name, list(levers))}")
+                f"reach searches policy levers only{did_you_mean(name, list(levers))}")
         elif name in variables:
-            problems.append(f"--levers: {name!r} is a model variable but not a LEVER constant{close_names(name, list(levers))}")
+            problems.append(f"--levers: {name!r} is a model variable but not a LEVER constant{did_you_mean(name, list(levers))}")
         else:
             problems.append(
-                f"--levers: unknown lever {name!r}{close_names(name, list(levers)) or '; `shuangta levers` lists them'}")
+                f"--levers: unknown lever {name!r}{did_you_mean(name, list(levers)) or '; `shuangta levers` lists them'}")
     if problems:
         raise InputError("\n".join(problems))
     for name in wanted:

@@ -18,17 +18,18 @@ text for the command line. Nothing here prints.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from sim.specs.datafile import read_toml
 from sim.errors import InputError
+from sim.specs.validation import did_you_mean
 
 #: The targets file shipped with the package.
 DEFAULT_TARGETS = Path(__file__).resolve().parents[1] / "data" / "targets.toml"
@@ -62,7 +63,7 @@ REQUIRED = (
     "arithmetic",
     "evaluable",
 )
-OPTIONAL = ("reason", "base_year", "other_variable", "aggregate", "basis")
+OPTIONAL = ("reason", "base_year", "other_variable", "aggregate", "basis", "headline")
 #: Price basis of a target as the plan states it; the model compares it with a variable on the same basis.
 BASES = ("comparable", "current", "ratio", "count")
 
@@ -112,6 +113,9 @@ class Target:
     other_variable: str | None = None
     aggregate: str | None = None
     basis: str = ""
+    #: One of the plan's headline targets (``headline = true`` in the file): the ones charts, the report's
+    #: summary, ``discover`` and ``loops`` start from.
+    headline: bool = False
 
     def variables(self) -> tuple[str, ...]:
         """The model variables this target reads."""
@@ -119,11 +123,6 @@ class Target:
 
 
 # --------------------------------------------------------------------------- loading
-
-
-def _hint(word: str, choices) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _check_entry(entry, index: int) -> tuple[Target | None, list[str]]:
@@ -139,7 +138,7 @@ def _check_entry(entry, index: int) -> tuple[Target | None, list[str]]:
 
     for key in entry:
         if key not in REQUIRED and key not in OPTIONAL:
-            bad(f"unknown field {key!r}{_hint(key, REQUIRED + OPTIONAL)}")
+            bad(f"unknown field {key!r}{did_you_mean(key, REQUIRED + OPTIONAL, n=1, brackets=True)}")
     for key in REQUIRED:
         if key not in entry:
             bad(f"missing field {key!r}")
@@ -158,8 +157,9 @@ def _check_entry(entry, index: int) -> tuple[Target | None, list[str]]:
     threshold = entry["threshold"]
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
         bad("'threshold' must be a finite number")
-    if not isinstance(entry["evaluable"], bool):
-        bad("'evaluable' must be true or false")
+    for key in ("evaluable", "headline"):
+        if key in entry and not isinstance(entry[key], bool):
+            bad(f"{key!r} must be true or false")
     if problems:
         return None, problems
 
@@ -167,7 +167,7 @@ def _check_entry(entry, index: int) -> tuple[Target | None, list[str]]:
         bad("'id' is empty")
     kind, comparison = entry["kind"], entry["comparison"]
     if kind not in KINDS:
-        bad(f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}{_hint(kind, KINDS)}")
+        bad(f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}{did_you_mean(kind, KINDS, n=1, brackets=True)}")
     if comparison not in COMPARISONS:
         bad(f"unknown comparison {comparison!r}; allowed: {', '.join(COMPARISONS)}")
     base_year = entry.get("base_year", DEFAULT_BASE_YEAR)
@@ -176,7 +176,7 @@ def _check_entry(entry, index: int) -> tuple[Target | None, list[str]]:
     aggregate = entry.get("aggregate") or None
     if aggregate is not None:
         if aggregate not in AGGREGATES:
-            bad(f"unknown aggregate {aggregate!r}; allowed: {', '.join(AGGREGATES)}{_hint(aggregate, AGGREGATES)}")
+            bad(f"unknown aggregate {aggregate!r}; allowed: {', '.join(AGGREGATES)}{did_you_mean(aggregate, AGGREGATES, n=1, brackets=True)}")
         elif kind != "level":
             bad(f"aggregate applies to level targets only, not {kind!r}")
     other = entry.get("other_variable") or None
@@ -186,7 +186,7 @@ def _check_entry(entry, index: int) -> tuple[Target | None, list[str]]:
         bad(f"'other_variable' applies to growth_vs targets only, not {kind!r}")
     basis = entry.get("basis", "")
     if basis and basis not in BASES:
-        bad(f"unknown basis {basis!r}; allowed: {', '.join(BASES)}{_hint(basis, BASES)}")
+        bad(f"unknown basis {basis!r}; allowed: {', '.join(BASES)}{did_you_mean(basis, BASES, n=1, brackets=True)}")
     reason = entry.get("reason", "")
     if entry["evaluable"]:
         if not entry["variable"].strip():
@@ -214,9 +214,16 @@ def _check_entry(entry, index: int) -> tuple[Target | None, list[str]]:
             other_variable=other,
             aggregate=aggregate,
             basis=basis,
+            headline=entry.get("headline", False),
         ),
         [],
     )
+
+
+def headline_ids(targets: Sequence[Target] | None = None) -> tuple[str, ...]:
+    """The ids of the headline targets (``headline = true``), in the file's order (default: :func:`load_targets`)."""
+    targets = load_targets() if targets is None else targets
+    return tuple(t.id for t in targets if t.headline)
 
 
 def targets_file() -> Path:
@@ -237,7 +244,7 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
     problems: list[str] = []
     for key in data:
         if key not in ("schema_version", "target"):
-            problems.append(f"unknown top-level key {key!r}{_hint(key, ('schema_version', 'target'))}")
+            problems.append(f"unknown top-level key {key!r}{did_you_mean(key, ('schema_version', 'target'), n=1, brackets=True)}")
     if data.get("schema_version", 1) != 1:
         problems.append(f"unsupported schema_version {data['schema_version']!r} (this version reads 1)")
     entries = data.get("target")
@@ -362,7 +369,7 @@ def evaluate(targets: list[Target], timeseries: pd.DataFrame) -> pd.DataFrame:
             continue
         missing = [v for v in target.variables() if v not in frame.columns]
         if missing:
-            hint = _hint(missing[0], [str(c) for c in frame.columns])
+            hint = did_you_mean(missing[0], [str(c) for c in frame.columns], n=1, brackets=True)
             row.update(evaluable=False, reason=f"variable {missing[0]!r} is not in the series{hint}")
             rows.append(row)
             continue

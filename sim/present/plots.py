@@ -20,6 +20,7 @@ import io
 import math
 import re
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.errors import InputError
 from sim.engine.results import RunResult, atomic_write_bytes, read_run
-from sim.plan.targets import DEFAULT_BASE_YEAR, format_number, value_at, verdict_word
+from sim.plan.targets import DEFAULT_BASE_YEAR, format_number, headline_ids, value_at, verdict_word
 from sim.present.style import COLOURS, KEY_VARIABLES
 from sim.present.unit_names import display_unit, variable_unit
 
@@ -270,8 +271,6 @@ def plot_runs(folders, out_dir, units: dict | None = None) -> list[Path]:
 # and manifest.json. These plots read only those files; runs with an error are
 # left out. Outcomes are read one variable at a time, never all at once.
 
-#: Targets whose quantity is drawn against every factor.
-SWEEP_SCATTER_TARGETS = ("T1", "T7")
 #: Most points drawn per scatter panel (a fixed random subset beyond that; the binned median uses all).
 SWEEP_SCATTER_POINTS = 5000
 FAN_COLOUR = "#1f5f9f"
@@ -389,7 +388,7 @@ def _scatter_figure(row: dict, experiments: pd.DataFrame, values: np.ndarray, fa
     return fig
 
 
-def plot_sweep(folder, out_dir, units: dict | None = None, scatter_targets=SWEEP_SCATTER_TARGETS,
+def plot_sweep(folder, out_dir, units: dict | None = None, scatter_targets: Sequence[str] | None = None,
                max_points: int = SWEEP_SCATTER_POINTS) -> list[Path]:
     """Draw a sweep folder into ``out_dir``; return the PNGs written.
 
@@ -399,7 +398,8 @@ def plot_sweep(folder, out_dir, units: dict | None = None, scatter_targets=SWEEP
       the median's base-year value);
     * ``target_<id>.png`` for every target in ``summary.csv``: histogram of its
       quantity over the runs against its threshold, with the share that meets it;
-    * ``scatter_<id>.png`` for ``scatter_targets`` (T1 and T7) when kept: the
+    * ``scatter_<id>.png`` for ``scatter_targets`` (default: the headline targets of the targets file,
+      :func:`sim.plan.targets.headline_ids`) when kept: the
       target's quantity against each factor, with the binned median.
 
     Runs recorded with an error are left out.
@@ -438,7 +438,7 @@ def plot_sweep(folder, out_dir, units: dict | None = None, scatter_targets=SWEEP
         v = values[row["id"]].to_numpy(dtype=float)[ok]
         v = v[np.isfinite(v)]
         written.append(_save(_histogram_figure(full, v), out_dir / f"target_{slug(row['id'])}.png"))
-    for tid in scatter_targets:
+    for tid in headline_ids() if scatter_targets is None else scatter_targets:
         row = next((r for r in rows if r["id"] == tid), None)
         if row is None or tid not in values.columns or not sweep.factors:
             continue

@@ -26,7 +26,7 @@ from sim.errors import InputError, SimError
 from sim.present.fonts import chart_family
 from sim.engine.folders import ResultFolder, read_manifest
 from sim.engine.results import read_run
-from sim.plan.targets import Target, format_number, load_targets
+from sim.plan.targets import Target, format_number, headline_ids, load_targets
 from sim.plan.targets import cagr as targets_cagr
 from sim.plan.targets import value_at as targets_value_at
 
@@ -34,8 +34,6 @@ from sim.present.report_text import TERMS, TEXT, VARIABLE_ZH
 
 log = logging.getLogger(__name__)
 
-#: The headline targets: industrial output 165 in 2025 (24.5 %/yr) and income doubling.
-INDUSTRY, INCOME = "T1", "T7"
 #: Resolution of the charts embedded in the page.
 DPI = 100
 
@@ -108,8 +106,8 @@ def metric_matches(metric, tid: str) -> bool:
 
 
 def ordered_metrics(metrics: list) -> list:
-    """Metrics about the headline targets first (T1, T7, T3), the rest in their order."""
-    first = [m for tid in (INDUSTRY, INCOME, "T3") for m in metrics if metric_matches(m, tid)]
+    """Metrics about the headline targets first (``headline = true``: T1, T7), then T3, the rest in their order."""
+    first = [m for tid in (*headline_ids(), "T3") for m in metrics if metric_matches(m, tid)]
     return list(dict.fromkeys(first + list(metrics)))
 
 
@@ -409,7 +407,9 @@ class PageBase:
 
     def summary(self) -> str:
         out = []
-        for key, tid in (("q_industry", INDUSTRY), ("q_income", INCOME)):
+        # the summary's two questions, about the headline targets in the targets file's order (T1, then T7)
+        headline = [tid for tid, t in self.targets.items() if t.headline]
+        for key, tid in zip(("q_industry", "q_income"), headline):
             answer, evidence = self.target_evidence(tid)
             out.append(f"<h3>{escape(self.t(key))}</h3>")
             out.append(f'<p class="answer"><strong>{escape(self.t("answer"))}:</strong> {escape(self.explain(answer))}</p>')

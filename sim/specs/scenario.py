@@ -43,7 +43,6 @@ This module never prints and never exits.
 from __future__ import annotations
 
 import csv
-import difflib
 import hashlib
 import io
 import json
@@ -71,7 +70,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.errors import InputError, ScenarioError
-from sim.specs.validation import show_number, show_value
+from sim.specs.validation import did_you_mean, show_number, show_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model.loader import Model
@@ -132,19 +131,6 @@ _KIND_TEXT = {"lever": "lever", "uncertain": "uncertain parameter"}
 def _range(lever) -> str:
     units = f" {lever.units}" if lever.units and lever.units.lower() not in ("", "nan") else ""
     return f"[{show_number(lever.lower)}, {show_number(lever.upper)}]{units}"
-
-
-def _suggest(word: str, candidates: Iterable[str]) -> str:
-    """``did you mean 'X'?`` (case-insensitive difflib match), or an empty string."""
-    candidates = list(candidates)
-    lowered = {c.lower(): c for c in candidates}
-    if word.lower() in lowered:
-        return f"; did you mean '{lowered[word.lower()]}'? (names are case-sensitive)"
-    close = difflib.get_close_matches(word.lower(), list(lowered), n=3, cutoff=0.6)
-    if not close:
-        return ""
-    names = " or ".join(f"'{lowered[c]}'" for c in close)
-    return f"; did you mean {names}?"
 
 
 def _key(*parts: Any) -> str:
@@ -644,7 +630,7 @@ def _translate(error: dict, label: str) -> Problem:
         parent, bad = loc[:-1], str(loc[-1])
         allowed = _RUN_KEYS if parent == ["run"] else _TOP_KEYS
         where = "in [run]" if parent == ["run"] else "at the top level"
-        hint = _suggest(bad, allowed)
+        hint = did_you_mean(bad, allowed)
         if not hint and parent == []:
             hint = " (levers go under [levers])"
         msg = f"unknown key {bad!r} {where}; allowed: {', '.join(allowed)}" + hint
@@ -758,7 +744,7 @@ def _read_chain(path: Path, search_dirs: Sequence[Path]) -> tuple[list[ParsedFil
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
             looked = " and ".join(str(c) for c in candidates)
-            hint = "" if _is_path(current.base) else _suggest(current.base, _known_names(current.path, search_dirs))
+            hint = "" if _is_path(current.base) else did_you_mean(current.base, _known_names(current.path, search_dirs))
             problems.append((current.label, "base", f"base scenario {current.base!r} not found (looked for {looked}){hint}"))
             break
         start = next((f for f in files if _same(found, f.path)), None)
@@ -849,12 +835,12 @@ def lever_problems(
                 problems.append(
                     (label, key, f"{name!r} is a model variable ({types[name]}) but not {a_kinds}: only constants "
                      f"tagged {' or '.join(k.upper() + ':' for k in allowed_kinds)} in the model may be set"
-                     + _suggest(name, allowed))
+                     + did_you_mean(name, allowed))
                 )
             else:
                 problems.append(
                     (label, key, f"unknown {kinds_text} {name!r}: not in the model {Path(model.path).name}"
-                     + (_suggest(name, allowed) or f"; `shuangta levers{'' if set(allowed_kinds) == {'lever'} else ' --all'}` lists them"))
+                     + (did_you_mean(name, allowed) or f"; `shuangta levers{'' if set(allowed_kinds) == {'lever'} else ' --all'}` lists them"))
                 )
             continue
         if lever.kind not in allowed_kinds:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from typing import Any, Annotated, Callable, Sequence
+from typing import Annotated, Any, Callable, Iterable, Sequence
 
 from pydantic import PlainValidator, ValidationError
 from pydantic_core import PydanticCustomError
@@ -71,16 +71,27 @@ def show_value(value: Any, limit: int = 60) -> str:
 MAX_RUNS = 20_000_000
 
 
-def did_you_mean(word: str, candidates: Sequence[str]) -> str:
-    """``; did you mean 'X'?`` (case-insensitive difflib match), or an empty string."""
+def did_you_mean(word: str, candidates: Iterable[str], n: int = 3, *, quote: bool = True,
+                 brackets: bool = False) -> str:
+    """The one did-you-mean hint: ``; did you mean 'X'?``, or an empty string when nothing is close.
+
+    Matching is case-insensitive (difflib, cutoff 0.6, at most ``n`` names, then every name that starts with a
+    ``word`` of three letters or more); a ``word`` that differs from a name only in case says that names are
+    case-sensitive. ``quote=False`` leaves the names unquoted; ``brackets=True`` writes `` (did you mean X?)``.
+    """
+    candidates = [str(c) for c in candidates]
+    word = str(word)
     lowered = {c.lower(): c for c in candidates}
-    if str(word).lower() in lowered and str(word) not in candidates:
-        return f"; did you mean '{lowered[str(word).lower()]}'? (names are case-sensitive)"
-    close = difflib.get_close_matches(str(word).lower(), list(lowered), n=3, cutoff=0.6)
-    close += [c for c in lowered if len(str(word)) >= 3 and c.startswith(str(word).lower()) and c not in close]
-    if not close:
+    if word.lower() in lowered and word not in candidates:
+        names, case = [lowered[word.lower()]], " (names are case-sensitive)"
+    else:
+        close = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
+        close += [c for c in lowered if len(word) >= 3 and c.startswith(word.lower()) and c not in close]
+        names, case = [lowered[c] for c in close], ""
+    if not names:
         return ""
-    return "; did you mean " + " or ".join(f"'{lowered[c]}'" for c in close) + "?"
+    text = " or ".join(f"'{name}'" if quote else name for name in names)
+    return f" (did you mean {text}?){case}" if brackets else f"; did you mean {text}?{case}"
 
 
 def spec_error(message: str, **context) -> PydanticCustomError:
