@@ -182,7 +182,7 @@ def validate_command(files: tuple[str, ...], model_path: str | None) -> None:
 @click.option("--no-model", is_flag=True, help="Compare the files alone (a lever one side leaves out shows 'unset').")
 def diff_command(a: str, b: str, model_path: str | None, no_model: bool) -> None:
     """Levers whose values differ between scenarios A and B, bases resolved: lever | A | B."""
-    from sim.specs.scenario import diff_report
+    from sim.specs.scenario_text import diff_report
 
     _check_outputs(model=not no_model)
     click.echo(diff_report(a, b, None if no_model else _scenario_model(model_path)))
@@ -195,7 +195,7 @@ def diff_command(a: str, b: str, model_path: str | None, no_model: bool) -> None
 def schema_command(out_file: str | None, force: bool) -> None:
     """The JSON Schema of scenario files, for editors (e.g. docs/scenario.schema.json)."""
     from sim.engine.outputs import File
-    from sim.specs.scenario import is_json_schema, json_schema_text, write_json_schema
+    from sim.specs.scenario_text import is_json_schema, json_schema_text, write_json_schema
 
     if out_file:
         _check_outputs(File(out_file, force=force, same_kind=is_json_schema, what="scenario JSON Schema"), model=False)
@@ -213,7 +213,7 @@ def schema_command(out_file: str | None, force: bool) -> None:
 @_scenario_model_option
 def levers_command(fmt: str, include_uncertain: bool, model_path: str | None) -> None:
     """The model's policy levers: name, units, range, default, description, Chinese term, source."""
-    from sim.specs.scenario import format_levers, lever_rows
+    from sim.specs.scenario_text import format_levers, lever_rows
 
     _check_outputs()
     click.echo(format_levers(lever_rows(_scenario_model(model_path), include_uncertain), fmt))

@@ -262,7 +262,7 @@ class QuestionSections:
         return "".join(out)
 
     def assumptions_section(self) -> str:
-        from sim.specs.scenario import lever_rows
+        from sim.specs.scenario_text import lever_rows
 
         rows_all = lever_rows(self.model, include_uncertain=True)
         n_levers = sum(1 for r in rows_all if r["kind"] == "lever")

@@ -42,34 +42,20 @@ This module never prints and never exits.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-import math
 import tomllib
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    PlainValidator,
-    Tag,
-    TypeAdapter,
-    ValidationError,
-    WithJsonSchema,
-    model_validator,
-)
+from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
-from sim.errors import InputError, ScenarioError
+from sim.errors import ScenarioError
+from sim.specs.scenario_schema import (LEVER_ENTRY, RUN_KEYS, SCHEMA_VERSION, TOP_KEYS, ScenarioFile, TimeSeries, check_base, check_final_time, check_identifier, check_text, check_time_step)
 from sim.specs.validation import did_you_mean, show_number, show_value
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,7 +68,6 @@ __all__ = [
     "RunSettings",
     "Scenario",
     "ScenarioFile",
-    "LeverDiff",
     "load_scenario",
     "read_scenario_file",
     "read_toml_file",
@@ -90,27 +75,14 @@ __all__ = [
     "check_scenario",
     "lever_problems",
     "validate_files",
-    "diff_scenarios",
-    "format_diff",
-    "diff_report",
-    "json_schema_text",
-    "write_json_schema",
-    "scenario_json_schema",
-    "lever_rows",
-    "format_levers",
 ]
 
-#: The only version of the file format this program reads.
-SCHEMA_VERSION = 1
 
 #: The project's scenario folder: the second place a ``base`` name is looked up.
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
-#: Smallest time step accepted: 1/1024 year.
-_MAX_HALVINGS = 10
-
 #: Model variables that belong to ``[run]``, not to ``[levers]``.
-_CONTROL = {
+CONTROL = {
     "INITIAL TIME": "fixed by the model",
     "FINAL TIME": "set it as [run] final_time",
     "TIME STEP": "set it as [run] time_step",
@@ -120,7 +92,7 @@ _CONTROL = {
 
 Problem = tuple[str, str, str]
 
-_KIND_TEXT = {"lever": "lever", "uncertain": "uncertain parameter"}
+KIND_TEXT = {"lever": "lever", "uncertain": "uncertain parameter"}
 
 
 # --------------------------------------------------------------------------
@@ -128,264 +100,17 @@ _KIND_TEXT = {"lever": "lever", "uncertain": "uncertain parameter"}
 # --------------------------------------------------------------------------
 
 
-def _range(lever) -> str:
+def range_text(lever) -> str:
     units = f" {lever.units}" if lever.units and lever.units.lower() not in ("", "nan") else ""
     return f"[{show_number(lever.lower)}, {show_number(lever.upper)}]{units}"
 
 
-def _key(*parts: Any) -> str:
+def key_of(*parts: Any) -> str:
     return ".".join(str(p) for p in parts if p != "")
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(str(text).split())
-
-
-# --------------------------------------------------------------------------
-# Leaf validators: strict, with messages that say what is allowed
-# --------------------------------------------------------------------------
-
-_LEVER_KINDS = "a number (constant over the run) or a table of year = value (time series)"
-
-
-def _finite(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PydanticCustomError("scenario", "must be {what}; got {got}", {"what": what, "got": show_value(value)})
-    if not math.isfinite(value):
-        raise PydanticCustomError(
-            "scenario", "must be a finite number; got {got}", {"got": show_number(float(value))}
-        )
-    return float(value)
-
-
-def _lever_number(value: Any) -> float:
-    return _finite(value, _LEVER_KINDS)
-
-
-def _point_number(value: Any) -> float:
-    return _finite(value, "a number")
-
-
-def _year_key(value: Any) -> int:
-    if isinstance(value, str) and len(value) == 4 and value.isascii() and value.isdigit():
-        return int(value)
-    raise PydanticCustomError(
-        "scenario",
-        "not a year: keys of a time-series table are 4-digit years such as \"2025\" (and optionally step = true); got {got}",
-        {"got": repr(value)},
-    )
-
-
-def _strict_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise PydanticCustomError("scenario", "must be true or false; got {got}", {"got": show_value(value)})
-
-
-def _schema_version(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value == SCHEMA_VERSION:
-        return value
-    raise PydanticCustomError(
-        "scenario",
-        "must be {v} (the only version of the scenario format this program reads); got {got}",
-        {"v": SCHEMA_VERSION, "got": show_value(value)},
-    )
-
-
-def _identifier(value: Any) -> str:
-    if isinstance(value, str) and value and all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
-        return value
-    raise PydanticCustomError(
-        "scenario",
-        "must be an identifier (ASCII letters, digits, '-' and '_'); got {got}",
-        {"got": show_value(value)},
-    )
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    raise PydanticCustomError("scenario", "must be a string; got {got}", {"got": show_value(value)})
-
-
-def _base_ref(value: Any) -> str:
-    if isinstance(value, str) and value.strip():
-        return value
-    raise PydanticCustomError(
-        "scenario",
-        "must be the name of another scenario or a path to its file; got {got}",
-        {"got": show_value(value)},
-    )
-
-
-def _final_time(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not float(value).is_integer():
-        raise PydanticCustomError(
-            "scenario", "must be a year (a whole number such as 2030); got {got}", {"got": show_value(value)}
-        )
-    return float(value)
-
-
-def _time_step(value: Any) -> float:
-    allowed = "a power-of-two fraction of a year that divides 1 exactly: 1, 0.5, 0.25, 0.125, 0.0625, 0.03125 (1/32), ..."
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise PydanticCustomError("scenario", "must be {allowed}; got {got}", {"allowed": allowed, "got": show_value(value)})
-    x = float(value)
-    if x > 0:
-        mantissa, exponent = math.frexp(x)  # x = mantissa * 2**exponent, 0.5 <= mantissa < 1
-        if mantissa == 0.5 and -_MAX_HALVINGS + 1 <= exponent <= 1:
-            return x
-    raise PydanticCustomError("scenario", "must be {allowed}; got {got}", {"allowed": allowed, "got": show_number(x)})
-
-
-def _field(fn, schema: dict):
-    """A leaf type: validated by ``fn`` (strict, clear message), described by ``schema`` for editors."""
-    return [PlainValidator(fn), WithJsonSchema(schema)]
-
-
-LeverNumber = Annotated[
-    float,
-    *_field(_lever_number, {"type": "number", "description": "A constant value over the whole run, inside the lever's [min,max] range."}),
-]
-PointNumber = Annotated[float, *_field(_point_number, {"type": "number"})]
-YearKey = Annotated[int, *_field(_year_key, {"type": "string", "pattern": "^[0-9]{4}$"})]
-
-
-# --------------------------------------------------------------------------
-# The schema of one file (structure only)
-# --------------------------------------------------------------------------
-
-_SERIES_SCHEMA = {
-    "type": "object",
-    "title": "TimeSeries",
-    "description": (
-        "A lever that changes over time: keys are 4-digit years (as strings), values are the lever's "
-        "value in that year. Linear between years; before the first and after the last year the end "
-        "value holds. With step = true each value holds until the next year given."
-    ),
-    "properties": {
-        "step": {
-            "type": "boolean",
-            "default": False,
-            "description": "true: each value holds until the next year given (a staircase); false (default): linear between years.",
-        }
-    },
-    "patternProperties": {
-        "^[0-9]{4}$": {
-            "type": "number",
-            "description": "The lever's value in this year, inside the lever's [min,max] range.",
-        }
-    },
-    "additionalProperties": False,
-    "minProperties": 1,
-}
-
-
-class TimeSeries(BaseModel):
-    """A time-series lever value as written in a file: ``{"2021" = 0.6, "2025" = 0.8, step = true}``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    points: dict[YearKey, PointNumber] = Field(description="Year -> value.")
-    step: Annotated[bool, *_field(_strict_bool, {"type": "boolean"})] = Field(
-        default=False, description="Hold each value until the next year (else linear)."
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _split(cls, data: Any) -> Any:
-        # In the file the years and `step` share one table; keep them apart here.
-        if isinstance(data, dict):
-            data = dict(data)
-            out: dict[str, Any] = {}
-            if "step" in data:
-                out["step"] = data.pop("step")
-            out["points"] = data
-            return out
-        return data
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> "TimeSeries":
-        if not self.points:
-            raise PydanticCustomError(
-                "scenario", "a time-series table needs at least one year = value (e.g. \"2025\" = 0.8)"
-            )
-        return self
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema, handler):  # noqa: D105
-        return dict(_SERIES_SCHEMA)
-
-
-def _entry_kind(value: Any) -> str:
-    return "series" if isinstance(value, (dict, TimeSeries)) else "number"
-
-
-LeverEntry = Annotated[
-    Union[Annotated[LeverNumber, Tag("number")], Annotated[TimeSeries, Tag("series")]],
-    Discriminator(_entry_kind),
-]
-_LEVER_ENTRY = TypeAdapter(LeverEntry)
-
-
-class RunTable(BaseModel):
-    """The optional [run] table: simulation settings that override the model's."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    final_time: Annotated[float | None, *_field(_final_time, {"type": "integer"})] = Field(
-        default=None,
-        description="Last year of the run (a whole year after the model's INITIAL TIME). Default: the model's FINAL TIME.",
-    )
-    time_step: Annotated[float | None, *_field(_time_step, {"type": "number", "enum": [2.0**-k for k in range(_MAX_HALVINGS + 1)]})] = Field(
-        default=None,
-        description="Integration step in years: a power-of-two fraction of a year (1, 0.5, 0.25, 0.125, 0.0625, 0.03125, ...). Default: the model's TIME STEP.",
-    )
-
-
-class ScenarioFile(BaseModel):
-    """One scenario file as written (before its base is resolved)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        title="Shuangta scenario",
-        json_schema_extra={
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "description": (
-                "A scenario of the Shuangta District system-dynamics model: values for policy levers "
-                "(model constants tagged LEVER:), optionally inheriting from a base scenario."
-            ),
-        },
-    )
-
-    schema_version: Annotated[int, *_field(_schema_version, {"const": SCHEMA_VERSION, "type": "integer"})] = Field(
-        description="Version of the scenario file format; must be 1."
-    )
-    name: Annotated[str, *_field(_identifier, {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"})] = Field(
-        description="Short identifier of the scenario: ASCII letters, digits, '-' and '_'."
-    )
-    description: Annotated[str, *_field(_text, {"type": "string"})] = Field(
-        description="What the scenario assumes, in a sentence or two."
-    )
-    base: Annotated[str | None, *_field(_base_ref, {"type": "string", "minLength": 1})] = Field(
-        default=None,
-        description=(
-            "Scenario this one inherits from: a name (looked up as <name>.toml next to this file, then in the "
-            "project's scenarios/ folder) or a relative/absolute path. This file's levers override the base's."
-        ),
-    )
-    levers: dict[str, LeverEntry] = Field(
-        default_factory=dict,
-        description=(
-            "Policy levers by their Vensim name in the model (quote names with spaces). Each value is a number "
-            "(constant) or a time-series table."
-        ),
-    )
-    run: RunTable = Field(default_factory=RunTable, description="Simulation settings that override the model's.")
-
-
-_TOP_KEYS = list(ScenarioFile.model_fields)
-_RUN_KEYS = list(RunTable.model_fields)
 
 
 # --------------------------------------------------------------------------
@@ -438,7 +163,7 @@ class LeverValue:
         Raises :class:`pydantic.ValidationError` on a malformed value; scenario
         files report these through :class:`ScenarioError` instead.
         """
-        return _to_lever_value(_LEVER_ENTRY.validate_python(raw))
+        return _to_lever_value(LEVER_ENTRY.validate_python(raw))
 
     @property
     def is_series(self) -> bool:
@@ -600,7 +325,7 @@ def read_toml_file(path: str | Path, label: str, what: str = "scenario file",
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return None, [(label, "", f"not valid TOML: {_one_line(str(exc))}")]
+        return None, [(label, "", f"not valid TOML: {one_line(str(exc))}")]
     if not doc:
         return None, [(label, "", f"file has no keys (only comments); {needs}")]
     return doc, []
@@ -616,7 +341,7 @@ def _translate(error: dict, label: str) -> Problem:
         del loc[2]
         if len(loc) >= 3 and loc[2] == "points":
             del loc[2]
-    key = _key(*loc)
+    key = key_of(*loc)
     kind = error["type"]
     value = error.get("input")
     if kind == "missing":
@@ -628,7 +353,7 @@ def _translate(error: dict, label: str) -> Problem:
         return (label, key, "required key is missing" + (f" ({what})" if what else ""))
     if kind == "extra_forbidden":
         parent, bad = loc[:-1], str(loc[-1])
-        allowed = _RUN_KEYS if parent == ["run"] else _TOP_KEYS
+        allowed = RUN_KEYS if parent == ["run"] else TOP_KEYS
         where = "in [run]" if parent == ["run"] else "at the top level"
         hint = did_you_mean(bad, allowed)
         if not hint and parent == []:
@@ -642,8 +367,8 @@ def _translate(error: dict, label: str) -> Problem:
             return (label, key, f"must be a table with final_time and/or time_step; got {show_value(value)}")
         return (label, key, f"must be a table; got {show_value(value)}")
     if kind == "scenario":  # our own messages
-        return (label, key, _one_line(error["msg"]))
-    return (label, key, _one_line(f"{error['msg']}; got {show_value(value)}"))
+        return (label, key, one_line(error["msg"]))
+    return (label, key, one_line(f"{error['msg']}; got {show_value(value)}"))
 
 
 def read_scenario_file(path: str | Path) -> ParsedFile:
@@ -673,7 +398,7 @@ def read_scenario_file(path: str | Path) -> ParsedFile:
 
 def _salvage(doc: dict, data: ParsedFile) -> None:
     """Keep the well-formed parts of a file that failed validation (for the meaning checks)."""
-    for key, fn in (("name", _identifier), ("description", _text), ("base", _base_ref)):
+    for key, fn in (("name", check_identifier), ("description", check_text), ("base", check_base)):
         try:
             setattr(data, key, fn(doc.get(key)))
         except PydanticCustomError:
@@ -688,7 +413,7 @@ def _salvage(doc: dict, data: ParsedFile) -> None:
                 pass
     run = doc.get("run")
     if isinstance(run, dict):
-        for key, fn in (("final_time", _final_time), ("time_step", _time_step)):
+        for key, fn in (("final_time", check_final_time), ("time_step", check_time_step)):
             if key in run:
                 try:
                     data.run[key] = fn(run[key])
@@ -817,20 +542,20 @@ def lever_problems(
     """
     catalogue = model.catalogue
     allowed = [n for n, lev in catalogue.items() if lev.kind in allowed_kinds]
-    kinds_text = " or ".join(_KIND_TEXT.get(k, k) for k in allowed_kinds)
+    kinds_text = " or ".join(KIND_TEXT.get(k, k) for k in allowed_kinds)
     a_kinds = ("an " if kinds_text[:1] in "aeiou" else "a ") + kinds_text
     types = None
     start, end = window if window is not None else _run_window(model, None)
     problems: list[Problem] = []
     for name, value in values.items():
         label = file if isinstance(file, str) else str(file.get(name, ""))
-        key = _key(prefix, name)
+        key = key_of(prefix, name)
         lever = catalogue.get(name)
         if lever is None:
             if types is None:
                 types = _variable_types(model)
-            if name in _CONTROL:
-                problems.append((label, key, f"{name!r} is a simulation setting, not {a_kinds}: {_CONTROL[name]}"))
+            if name in CONTROL:
+                problems.append((label, key, f"{name!r} is a simulation setting, not {a_kinds}: {CONTROL[name]}"))
             elif name in types:
                 problems.append(
                     (label, key, f"{name!r} is a model variable ({types[name]}) but not {a_kinds}: only constants "
@@ -850,16 +575,16 @@ def lever_problems(
                 if lever.kind == "uncertain"
                 else f"only {a_kinds} may be set here"
             )
-            problems.append((label, key, f"{name!r} is {what} (range {_range(lever)}), not {a_kinds}: {where}"))
+            problems.append((label, key, f"{name!r} is {what} (range {range_text(lever)}), not {a_kinds}: {where}"))
             continue
         if value is None:
             continue
         for year, x in value.items():
-            k = key if year is None else _key(key, year)
+            k = key if year is None else key_of(key, year)
             if not lever.lower <= x <= lever.upper:
                 extra = " (this lever cannot be negative)" if x < 0 <= lever.lower else ""
                 problems.append(
-                    (label, k, f"{show_number(x)} is outside the allowed range {_range(lever)} of {_KIND_TEXT.get(lever.kind, lever.kind)} {name!r}{extra}")
+                    (label, k, f"{show_number(x)} is outside the allowed range {range_text(lever)} of {KIND_TEXT.get(lever.kind, lever.kind)} {name!r}{extra}")
                 )
             if year is not None and not start <= year <= end:
                 problems.append(
@@ -988,198 +713,3 @@ def validate_files(
     return ok, problems
 
 
-# --------------------------------------------------------------------------
-# Comparing scenarios
-# --------------------------------------------------------------------------
-
-
-class LeverDiff(NamedTuple):
-    """One differing lever: its value in A and in B (as written in a file).
-
-    A side that does not set the lever shows the model's default (a float)
-    when a model was given, else the string ``"unset"``.
-    """
-
-    lever: str
-    value_a: float | dict | str
-    value_b: float | dict | str
-
-
-def diff_scenarios(
-    a: Scenario | str | Path, b: Scenario | str | Path, model: "Model | None" = None
-) -> list[LeverDiff]:
-    """The levers whose effective values differ between two scenarios, bases resolved.
-
-    Paths are loaded (and, given a model, checked) first. With a model, a lever
-    a scenario does not set takes the model's default, so setting a lever to
-    its default is no difference. Order: the model's catalogue order, then
-    names not in it alphabetically.
-    """
-    sa = a if isinstance(a, Scenario) else load_scenario(a, model)
-    sb = b if isinstance(b, Scenario) else load_scenario(b, model)
-    names = set(sa.levers) | set(sb.levers)
-    order = list(model.catalogue) if model is not None else []
-    ranked = [n for n in order if n in names] + sorted(names - set(order))
-    rows: list[LeverDiff] = []
-    for name in ranked:
-        va, vb = sa.levers.get(name), sb.levers.get(name)
-        if model is not None and name in model.catalogue:
-            default = LeverValue.constant(model.catalogue[name].default)
-            ea, eb = va or default, vb or default
-        else:
-            ea, eb = va, vb
-        if ea == eb:
-            continue
-        rows.append(
-            LeverDiff(
-                name,
-                ea.to_jsonable() if ea is not None else "unset",
-                eb.to_jsonable() if eb is not None else "unset",
-            )
-        )
-    return rows
-
-
-def diff_report(a: str | Path, b: str | Path, model: "Model | None" = None) -> str:
-    """Load two scenario files and return the text table of their differing levers."""
-    sa, sb = load_scenario(a, model), load_scenario(b, model)
-    return format_diff(diff_scenarios(sa, sb, model), sa, sb)
-
-
-def _cell(value: Any, is_set: bool) -> str:
-    if isinstance(value, str):
-        return value
-    text = LeverValue.parse(value).describe()
-    return text if is_set else f"{text} (default)"
-
-
-def format_diff(rows: Sequence[LeverDiff], a: Scenario, b: Scenario) -> str:
-    """A text table ``lever | A | B`` of :func:`diff_scenarios` rows (defaults marked)."""
-    if not rows:
-        return f"no differences between {a.name} and {b.name}"
-    table = [
-        [r.lever, _cell(r.value_a, r.lever in a.levers), _cell(r.value_b, r.lever in b.levers)] for r in rows
-    ]
-    return _text_table(["lever", a.name, b.name], table)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(_width(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells):
-        return "  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(cells, widths)).rstrip()
-
-    out = [line(headers), line(["-" * w for w in widths])]
-    out += [line(r) for r in rows]
-    return "\n".join(out)
-
-
-# --------------------------------------------------------------------------
-# Lever catalogue for people, and the JSON Schema for editors
-# --------------------------------------------------------------------------
-
-
-def lever_rows(model: "Model", include_uncertain: bool = False) -> list[dict[str, Any]]:
-    """The model's levers (and, if asked, uncertain parameters) as plain dicts, in model order.
-
-    Keys: name, [kind,] units, lower, upper, default, description, chinese, source.
-    """
-    rows = []
-    for lev in model.catalogue.values():
-        if lev.kind != "lever" and not include_uncertain:
-            continue
-        row = lev.to_dict()
-        if not include_uncertain:
-            row.pop("kind")
-        rows.append(row)
-    return rows
-
-
-def _clip(text: str, width: int = 70) -> str:
-    text = " ".join(str(text).split())
-    if _width(text) <= width:
-        return text
-    out, used = [], 0
-    for c in text:
-        used += _width(c)
-        if used > width - 3:
-            break
-        out.append(c)
-    return "".join(out).rstrip() + "..."
-
-
-def format_levers(rows: Sequence[Mapping[str, Any]], fmt: str = "table") -> str:
-    """Render :func:`lever_rows` as ``table``, ``csv`` or ``json``.
-
-    The table is for reading in a terminal: long descriptions and sources are
-    shortened there; ``csv`` and ``json`` carry the full text.
-    """
-    if fmt == "json":
-        return json.dumps(list(rows), indent=2, ensure_ascii=False)
-    keys = list(rows[0]) if rows else ["name", "units", "lower", "upper", "default", "description", "chinese", "source"]
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return buf.getvalue().rstrip("\n")
-    if fmt == "table":
-        head = ["name", *(["kind"] if "kind" in keys else []), "units", "range", "default", "chinese", "description", "source"]
-        body = [
-            [
-                r["name"],
-                *([r["kind"]] if "kind" in keys else []),
-                r["units"],
-                f"[{show_number(r['lower'])}, {show_number(r['upper'])}]",
-                show_number(r["default"]),
-                r["chinese"],
-                _clip(r["description"]),
-                _clip(r["source"], 40),
-            ]
-            for r in rows
-        ]
-        return _text_table(head, body)
-    raise ValueError(f"unknown format {fmt!r}; use table, csv or json")
-
-
-def scenario_json_schema() -> dict[str, Any]:
-    """JSON Schema (draft 2020-12) of a scenario file, for editors; every field has a description."""
-    schema = ScenarioFile.model_json_schema(mode="validation")
-    schema["properties"]["levers"]["propertyNames"] = {"minLength": 1}
-    # An optional key is left out, never null: drop pydantic's `"default": null`.
-    for obj in (schema, *schema.get("$defs", {}).values()):
-        for prop in obj.get("properties", {}).values():
-            if "default" in prop and prop["default"] is None:
-                del prop["default"]
-    return schema
-
-
-def json_schema_text() -> str:
-    """:func:`scenario_json_schema` as the text of ``docs/scenario.schema.json`` (indented, final newline)."""
-    return json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False) + "\n"
-
-
-def is_json_schema(path: str | Path) -> bool:
-    """True for a file holding a scenario JSON Schema (an earlier :func:`write_json_schema`): it may be replaced."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("title") == ScenarioFile.model_config["title"] and "$schema" in data
-
-
-def write_json_schema(path: str | Path) -> Path:
-    """Write the JSON Schema to ``path`` (through a temporary file, so a reader never sees half of it)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json_schema_text(), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write the schema: {exc.strerror or exc}") from exc
-    return path

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli, main
-from sim.specs.scenario import json_schema_text, scenario_json_schema
+from sim.specs.scenario_text import json_schema_text, scenario_json_schema
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BAD = DATA / "scenarios" / "bad"
