@@ -526,9 +526,11 @@ def discover_command(args: tuple[str, ...], targets: tuple[str, ...], threshold:
     """
     from pathlib import Path
 
-    from sim.analysis.discovery import default_out, discover, format_discovery, load_prim, write_discovery
+    from sim.analysis.discovery import discover
+    from sim.analysis.discovery_output import default_out, format_discovery, write_discovery
+    from sim.analysis.prim import load_prim
     from sim.plan.targets import headline_ids
-    from sim.analysis.discovery import write_discovery_scenario
+    from sim.analysis.discovery_output import write_discovery_scenario
     from sim.errors import InputError
 
     folders = [a for a in args if Path(a).is_dir()]

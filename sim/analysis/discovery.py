@@ -43,15 +43,10 @@ Nothing here prints; errors are :class:`sim.errors.InputError`.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import math
-import shlex
-import sys
 import time as _time
-import warnings
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Sequence
 
@@ -59,47 +54,25 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, SimError
-from sim.engine.results import build_manifest, finish_manifest, to_json, write_run
 from sim.specs.validation import did_you_mean
-from sim.plan.targets import (DEFAULT_BASE_YEAR, Target, ensemble_gaps, evaluate, format_number, headline_ids,
-                              load_targets)
+from sim.analysis.prim import (DEFAULT_THRESHOLD, MASS_MIN, PASTE_ALPHA, PEEL_ALPHA, SIGNIFICANCE, TOP_SHARE,
+                               PrimTrajectory, case_definition, ema_version, load_prim, normalised_worst_gap,
+                               prim_trajectory, select_box)
+from sim.plan.targets import DEFAULT_BASE_YEAR, Target, evaluate, format_number, headline_ids, load_targets
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "TOP_SHARE",
-    "INSTALL_HINT",
     "DiscoveryResult",
-    "PrimTrajectory",
     "box_figure",
-    "case_definition",
-    "default_out",
     "discover",
-    "format_discovery",
-    "load_prim",
-    "prim_trajectory",
-    "read_discovery",
-    "select_box",
     "tradeoff_figure",
-    "write_discovery",
-    "write_discovery_scenario",
 ]
 
-#: Density the chosen box must reach (default choice: the last box on the trajectory that does).
-DEFAULT_THRESHOLD = 0.8
-#: Share of runs taken as cases (best worst normalised gap) when no run meets every target.
-TOP_SHARE = 0.1
-#: PRIM settings (EMA Workbench's defaults): share of runs peeled or pasted per step, smallest box.
-PEEL_ALPHA = 0.05
-PASTE_ALPHA = 0.05
-MASS_MIN = 0.05
-#: A limit whose quasi-p-value exceeds this is flagged as not significant.
-SIGNIFICANCE = 0.05
 #: Significant digits of the midpoints written into a scenario.
 DIGITS = 6
-#: How to install the optional PRIM implementation.
-INSTALL_HINT = "pip install -e '.[discovery]' (or: pip install 'ema-workbench>=2.5')"
 
 TRAJECTORY = "trajectory.csv"
 BOXES = "boxes.csv"
@@ -124,117 +97,6 @@ LABELS = {
     "lever": "lever",
     "uncertain": "uncertain",
 }
-
-
-# --------------------------------------------------------------------------- PRIM (EMA Workbench)
-
-
-def load_prim():
-    """EMA Workbench's PRIM module, or :class:`InputError` saying how to install it."""
-    try:
-        with warnings.catch_warnings():
-            # EMA Workbench announces the optional back-ends it does not find (ipyparallel,
-            # altair, ...) with warnings at import; none of them is used here.
-            warnings.simplefilter("ignore")
-            from ema_workbench.analysis import prim
-    except ImportError as exc:
-        raise InputError(
-            f"scenario discovery needs EMA Workbench's PRIM, which is not installed ({exc}); "
-            f"install it with: {INSTALL_HINT}") from None
-    return prim
-
-
-def _ema_version() -> str | None:
-    try:
-        return metadata.version("ema_workbench")
-    except metadata.PackageNotFoundError:  # pragma: no cover - installed under another name
-        return None
-
-
-@dataclass
-class PrimTrajectory:
-    """The boxes of one PRIM search: ``trajectory`` (one row per box), each box's ``limits`` and quasi-p-values."""
-
-    trajectory: pd.DataFrame  # box, coverage, density, mass, n, k, res_dim
-    limits: list[pd.DataFrame]  # per box: index ("lower", "upper") x factors
-    qp: list[dict]  # per box: {restricted factor: (qp_lower, qp_upper)}, NaN for an unrestricted side
-    initial: pd.DataFrame  # the limits of box 0 (the data's range)
-
-    def restricted(self, i: int) -> list[str]:
-        """Factors box ``i`` restricts, most significant (smallest quasi-p-value) first."""
-        lim, init = self.limits[i], self.initial
-        names = [c for c in lim.columns
-                 if lim.at["lower", c] > init.at["lower", c] or lim.at["upper", c] < init.at["upper", c]]
-        return sorted(names, key=lambda c: (np.nanmin(np.r_[self.qp[i].get(c, (np.nan, np.nan)), np.inf]), c))
-
-
-def prim_trajectory(x: pd.DataFrame, cases: np.ndarray, *, peel_alpha: float = PEEL_ALPHA,
-                    paste_alpha: float = PASTE_ALPHA, mass_min: float = MASS_MIN) -> PrimTrajectory:
-    """Run one PRIM search (EMA Workbench) of ``cases`` (bool, one per row of ``x``) over the columns of ``x``.
-
-    Every column is treated as a real-valued factor. The whole trajectory is
-    kept whatever its densities (the density threshold is applied by
-    :func:`select_box`, not by PRIM).
-    """
-    prim = load_prim()
-    cases = np.asarray(cases, dtype=bool)
-    if len(cases) != len(x):
-        raise InputError(f"{len(cases)} case flags for {len(x)} runs")
-    if not cases.any():
-        raise InputError("no run is a case of interest: nothing to discover")
-    if cases.all():
-        raise InputError("every run is a case of interest: nothing to discover")
-    x = x.astype(float).reset_index(drop=True)
-    y = cases.astype(int)
-    with warnings.catch_warnings():
-        # EMA Workbench 2.5 calls pandas APIs that pandas 3 deprecates; harmless here.
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        # threshold only separates y = 1 (cases) from y = 0 here and keeps PRIM from
-        # replacing a low-density final box by the initial one.
-        alg = prim.Prim(x, y, threshold=1e-9, peel_alpha=peel_alpha, paste_alpha=paste_alpha, mass_min=mass_min)
-        box = alg.find_box()
-    traj = box.peeling_trajectory.rename(columns={"id": "box"})
-    traj = pd.DataFrame({
-        "box": traj["box"].astype(int).to_numpy(),
-        "coverage": traj["coverage"].astype(float).to_numpy(),
-        "density": traj["density"].astype(float).to_numpy(),
-        "mass": traj["mass"].astype(float).to_numpy(),
-        "n": traj["n"].astype(int).to_numpy(),
-        "k": traj["k"].astype(int).to_numpy(),
-        "res_dim": traj["res_dim"].astype(int).to_numpy(),
-    })
-    limits = []
-    for lim in box.box_lims:
-        frame = pd.DataFrame(lim.to_numpy(dtype=float), index=["lower", "upper"], columns=list(lim.columns))
-        limits.append(frame)
-    qps = []
-    for qp in box.qp:
-        qps.append({name: tuple(math.nan if v is None or float(v) < 0 else float(v) for v in values)
-                    for name, values in qp.items()})
-    return PrimTrajectory(traj, limits, qps, limits[0])
-
-
-def select_box(trajectory: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD, box: int | None = None) -> tuple[int, str]:
-    """``(index, reason)`` of the chosen box on ``trajectory``.
-
-    ``box`` (negative counts from the end) wins; otherwise the last box whose
-    density reaches ``threshold``, or, when none does, the densest box (the
-    first of equals: the one with the most coverage).
-    """
-    n = len(trajectory)
-    density = trajectory["density"].to_numpy(dtype=float)
-    if box is not None:
-        if not -n <= box < n:
-            raise InputError(f"--box {box}: the trajectory has boxes 0 to {n - 1} (or -1 to -{n})")
-        i = box % n
-        return i, f"box {i} as asked (--box {box})"
-    ok = np.flatnonzero(density >= threshold - 1e-12)
-    if len(ok):
-        return int(ok[-1]), f"the last box on the trajectory with density >= {threshold:g}"
-    i = int(np.argmax(density))
-    return i, (f"no box reaches density {threshold:g} (the highest is {density[i]:.3f}): "
-               f"the densest box")
 
 
 # --------------------------------------------------------------------------- cases of interest
@@ -272,44 +134,6 @@ def _select_targets(sweep, ids: Sequence[str]) -> list[Target]:
     if len(set(ids)) != len(ids):
         raise InputError(f"--targets: a target is given twice: {' '.join(ids)}")
     return [_as_target(defs[tid]) for tid in ids]
-
-
-def normalised_worst_gap(targets: Sequence[Target], values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """``(met_all, worst)`` per row of ``values`` (one column per target id): every target met, and the
-    smallest normalised gap (gap / |threshold|; NaN, an undefined quantity, counts as -inf)."""
-    met_all = np.ones(len(values), dtype=bool)
-    worst = np.full(len(values), np.inf)
-    for t in targets:
-        met, gap = ensemble_gaps(t, values[t.id].to_numpy(dtype=float))
-        g = gap / (abs(t.threshold) or 1.0)
-        g = np.where(np.isfinite(g), g, -np.inf)
-        met_all &= met
-        worst = np.minimum(worst, g)
-    return met_all, worst
-
-
-def case_definition(met_all: np.ndarray, worst: np.ndarray, top: float | None = None) -> tuple[np.ndarray, dict]:
-    """The cases of interest and how they were chosen.
-
-    ``top`` None: the runs meeting every target, or, when none does, the top
-    :data:`TOP_SHARE` by worst normalised gap. ``top`` in (0, 1): that share, always.
-    """
-    if top is not None and not 0 < top < 1:
-        raise InputError(f"--top {top:g}: give a share of runs between 0 and 1 (0.1 is the top decile)")
-    n_met = int(met_all.sum())
-    if top is None and n_met:
-        return met_all.copy(), {"rule": "met", "met": n_met, "top": None, "cut": None,
-                                "text": "runs that meet every chosen target"}
-    share = TOP_SHARE if top is None else float(top)
-    finite = worst[np.isfinite(worst)]
-    if not len(finite):
-        raise InputError("no run has a defined gap on the chosen targets: nothing to discover")
-    cut = float(np.quantile(finite, 1 - share))
-    cases = worst >= cut
-    why = "no run meets every chosen target" if n_met == 0 else f"--top {share:g} was asked ({n_met} runs meet every target)"
-    return cases, {"rule": "top", "met": n_met, "top": share, "cut": cut,
-                   "text": (f"runs in the top {share * 100:g} % by worst normalised gap (>= {cut:+.4f}), "
-                            f"because {why}")}
 
 
 # --------------------------------------------------------------------------- the result
@@ -409,7 +233,7 @@ class DiscoveryResult:
                          "threshold": t.threshold, "year": t.year} for t in self.targets],
             "cases": self.cases,
             "factors": self.factors,
-            "prim": {"implementation": "ema_workbench.analysis.prim", "ema_workbench": _ema_version(),
+            "prim": {"implementation": "ema_workbench.analysis.prim", "ema_workbench": ema_version(),
                      "peel_alpha": PEEL_ALPHA, "paste_alpha": PASTE_ALPHA, "mass_min": MASS_MIN,
                      "boxes": len(self.trajectory)},
             "threshold": self.threshold,
@@ -549,7 +373,7 @@ def _base_scenario_of(manifest: dict, sweep_path, model):
     return load_scenario(base, model)
 
 
-def _base_scenario(result: DiscoveryResult, model):
+def base_scenario(result: DiscoveryResult, model):
     return _base_scenario_of(result.sweep_manifest, result.sweep_path, model)
 
 
@@ -558,7 +382,7 @@ def _check_midpoint(result: DiscoveryResult, model) -> dict | None:
     from sim.engine.run import RunSpec, run_spec, simulate
 
     try:
-        base = _base_scenario(result, model)
+        base = base_scenario(result, model)
     except SimError as exc:
         result.notes.append(f"midpoint check skipped: {exc}")
         return None
@@ -638,12 +462,6 @@ def tradeoff_figure(trajectory: pd.DataFrame, chosen: int | None, threshold: flo
     return fig
 
 
-def _qp_text(q: float) -> str:
-    if q is None or not math.isfinite(q):
-        return ""
-    return f"{q:.1e}" if q < 0.001 else f"{q:.3f}"
-
-
 def box_figure(box: pd.DataFrame, stats: dict, labels: dict | None = None, names: dict | None = None):
     """Each restricted factor's box limits inside the sweep's range (scaled to 0-1), with quasi-p-values."""
     from matplotlib.figure import Figure
@@ -663,7 +481,7 @@ def box_figure(box: pd.DataFrame, stats: dict, labels: dict | None = None, names
         ax.plot([lo, hi], [y, y], color=colour, linewidth=8, solid_capstyle="butt", zorder=2)
         ax.text(lo, y + 0.28, format_number(r["lower"]), ha="center", fontsize=7)
         ax.text(hi, y + 0.28, format_number(r["upper"]), ha="center", fontsize=7)
-        qps = [q for q in (_qp_text(r["qp_lower"]), _qp_text(r["qp_upper"])) if q]
+        qps = [q for q in (quasi_p_text(r["qp_lower"]), quasi_p_text(r["qp_upper"])) if q]
         ax.text(1.02, y, f"{L['qp']} {' / '.join(qps)}", va="center", fontsize=7)
     ax.set_yticks(range(len(rows)),
                   [f"{names.get(r['factor'], r['factor'])} ({L.get(r['kind'], r['kind'])})" for r in reversed(rows)],
@@ -689,196 +507,7 @@ def png_bytes(fig, dpi: int = 110) -> bytes:
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
-
-# --------------------------------------------------------------------------- output
-
-
-def default_out(result_or_name, targets: Sequence[str] | None = None) -> Path:
-    """``results/discovery/<sweep name>_<targets joined by _>``."""
-    if isinstance(result_or_name, DiscoveryResult):
-        name, targets = result_or_name.sweep_name, result_or_name.target_ids
-    else:
-        name = str(result_or_name)
-    return Path("results") / "discovery" / "_".join([name, *[str(t) for t in targets or ()]])
-
-
-def write_discovery(result: DiscoveryResult, out: str | Path, command: Sequence[str] | None = None) -> Path:
-    """Write ``trajectory.csv``, ``boxes.csv`` (every box, long), ``box.csv`` (the chosen box),
-    ``tradeoff.png``, ``box.png``, ``discovery.json`` and ``manifest.json`` into ``out`` (atomically)."""
-    model_path = result.model_path or (result.sweep_manifest.get("model") or {}).get("path")
-    if model_path is not None and not Path(model_path).is_file():
-        model_path = None
-    manifest = build_manifest(list(command) if command is not None else sys.argv, model_path, None,
-                              extra={"kind": "discovery", "sweep": str(result.sweep_path),
-                                     "targets": result.target_ids, "threshold": result.threshold,
-                                     "chosen_box": result.chosen, "cases": result.cases["rule"],
-                                     "ema_workbench": _ema_version()})
-    finish_manifest(manifest, "complete")
-    files = {
-        TRAJECTORY: result.trajectory,
-        BOXES: result.boxes(),
-        BOX: result.box(),
-        TRADEOFF: png_bytes(tradeoff_figure(result.trajectory, result.chosen, result.threshold)),
-        BOX_PNG: png_bytes(box_figure(result.box(), result.stats())),
-        DISCOVERY: to_json(result.to_dict()) + "\n",
-    }
-    return write_run(out, files, manifest)
-
-
-def read_discovery(folder: str | Path) -> dict:
-    """A discovery folder read back: ``json`` (discovery.json), ``trajectory``, ``box`` frames, ``manifest``."""
-    folder = Path(folder)
-    missing = [n for n in (DISCOVERY, TRAJECTORY, BOX, "manifest.json") if not (folder / n).is_file()]
-    if missing:
-        raise InputError(f"{folder}: not a discovery folder (missing {', '.join(missing)})")
-    try:
-        data = json.loads((folder / DISCOVERY).read_text(encoding="utf-8"))
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        trajectory = pd.read_csv(folder / TRAJECTORY)
-        box = pd.read_csv(folder / BOX)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{folder}: unreadable discovery files: {exc}") from None
-    return {"json": data, "trajectory": trajectory, "box": box, "manifest": manifest, "path": folder}
-
-
-def _pct(x: float) -> str:
-    return f"{x * 100:.1f} %"
-
-
-def format_discovery(result: DiscoveryResult) -> str:
-    """Plain-text report of a :class:`DiscoveryResult` for the command line."""
-    c = result.cases
-    ids = " and ".join(result.target_ids)
-    lines = [f"discover {' '.join(result.target_ids)} on {result.sweep_path} ({c['runs']:,} runs without error, "
-             f"{len(result.factors)} factors)"]
-    if c["rule"] == "met":
-        lines.append(f"cases: the {c['count']:,} runs ({_pct(c['share'])}) that meet {ids}")
-    else:
-        lines.append(f"cases: {c['met']:,} runs meet {ids}; the cases are the {c['count']:,} runs "
-                     f"({_pct(c['share'])}) in the top {c['top'] * 100:g} % by worst normalised gap "
-                     f"(>= {c['cut']:+.4f}; the best run reaches {c['best_worst_gap']:+.4f}).")
-        if c["met"] == 0:
-            lines.append(f"NOTE: NO RUN MEETS {ids.upper()}: the boxes below explain the runs that come closest, "
-                         "not runs that succeed.")
-    lines.append(f"PRIM (EMA Workbench {_ema_version()}): {len(result.trajectory)} boxes on the peeling trajectory "
-                 f"(peel alpha {PEEL_ALPHA:g}, paste alpha {PASTE_ALPHA:g}, minimum mass {MASS_MIN:g})")
-    s = result.stats()
-    lines.append(f"chosen: box {s['box']}, {result.reason}")
-    if result.first_reaching is not None and result.first_reaching != result.chosen:
-        f = result.stats(result.first_reaching)
-        lines.append(f"  (the first box reaching density {result.threshold:g} is box {f['box']}: coverage "
-                     f"{_pct(f['coverage'])}, density {_pct(f['density'])}, {f['res_dim']} factors; --box {f['box']})")
-    lines.append(f"box {s['box']}: coverage {_pct(s['coverage'])}, density {_pct(s['density'])}, mass {_pct(s['mass'])} "
-                 f"({s['n']:,} runs, {s['k']:,} cases), {s['res_dim']} factors restricted")
-    lines.append("")
-    table = [["factor", "kind", "box", "sweep range", "quasi-p (lower / upper)", "in the base scenario"]]
-    for r in result.box().to_dict("records"):
-        qp = " / ".join(_qp_text(q) or "-" for q in (r["qp_lower"], r["qp_upper"]))
-        if not r["significant"]:
-            qp += "  (not significant)"
-        default = "-" if r["base"] is None else (format_number(r["base"]) +
-                                                 (" inside" if r["base_inside"] else " outside"))
-        table.append([r["factor"], r["kind"], f"[{format_number(r['lower'])}, {format_number(r['upper'])}]",
-                      f"[{format_number(r['sweep_lower'])}, {format_number(r['sweep_upper'])}]", qp, default])
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for n, row in enumerate(table):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    if result.check:
-        lines.append("")
-        for label, run in result.check["runs"].items():
-            what = result.check["text"][label]
-            if "error" in run:
-                lines.append(f"midpoint run ({what}): failed: {run['error']}")
-                continue
-            vals = ", ".join(f"{t.id} {format_number(run['values'][t.id], t.kind)}" for t in result.targets)
-            lines.append(f"midpoint run ({what}): {vals}; worst normalised gap {run['worst_normalised_gap']:+.4f} "
-                         f"-> {'a case' if run['is_case'] else 'not a case'}")
-    for note in result.notes:
-        lines.append(f"note: {note}")
-    return "\n".join(lines)
-
-
-def write_discovery_scenario(result: DiscoveryResult, path: str | Path, model, command: Sequence[str] | None = None) -> Path:
-    """Write the chosen box as a runnable scenario file and check it against ``model``.
-
-    Base: the sweep's base scenario (by name when it lives in ``scenarios/``).
-    Levers the box restricts are set to the box's midpoint, constant over the
-    run as the sweep set its factors. Uncertain parameters the box restricts
-    are listed in comments (a scenario cannot set them), with whether the
-    model's default lies inside the box; so are the levers the sweep varied
-    that the box leaves free. The file is loaded back with
-    :func:`sim.specs.scenario.load_scenario` (what ``shuangta validate`` does); if it
-    does not load, it is removed and the error raised.
-    """
-    from sim.analysis.reach import check_scenario_path
-    from sim.specs.scenario_writer import write_scenario
-
-    base = _base_scenario(result, model)
-    path = check_scenario_path(path, base.path)
-    command = list(command) if command is not None else sys.argv
-    line = shlex.join(str(c) for c in command)
-    box = result.box()
-    rows = box.to_dict("records")
-    s = result.stats()
-    c = result.cases
-    ids = " ".join(result.target_ids)
-    what = (f"runs meeting {ids}" if c["rule"] == "met" else
-            f"the top {c['top'] * 100:g} % of runs by worst normalised gap of {ids} (>= {c['cut']:+.4f}"
-            + ("; no run meets them all)" if c["met"] == 0 else ")"))
-    levers = [r for r in rows if r["kind"] == "lever"]
-    conditions = [r for r in rows if r["kind"] != "lever"]
-    box_names = {r["factor"] for r in rows}
-    free_levers = [f for f in result.factors if f["kind"] == "lever" and f["name"] not in box_names]
-    description = (f"Generated by shuangta discover from sweep {result.sweep_name}: box {s['box']} of the PRIM "
-                   f"trajectory for {what}, coverage {_pct(s['coverage'])}, density {_pct(s['density'])}. Levers the "
-                   f"box restricts are set to its midpoint; it also needs conditions the levers cannot set "
-                   f"({', '.join(r['factor'] for r in conditions) or 'none'}), listed in the file's comments.")
-    comments = [
-        "Generated by `shuangta discover`; do not edit by hand, run the command again.",
-        f"Command: {line}",
-        f"Sweep: {result.sweep_path} ({result.sweep_name}); cases: {what}.",
-        f"Box {s['box']} ({result.reason}): coverage {_pct(s['coverage'])}, density {_pct(s['density'])}, "
-        f"{s['n']:,} runs ({_pct(s['mass'])} of the sweep), {s['res_dim']} factors restricted.",
-        "Levers below are constant over the run, as the sweep set its factors.",
-        "",
-        "Conditions of the world the box needs (uncertain parameters: not levers, so this scenario",
-        "cannot set them; when it runs they take the model's defaults):",
-    ]
-    if conditions:
-        for r in conditions:
-            inside = "" if r["default"] is None else (
-                f"; model default {format_number(r['default'])} is {'inside' if r['default_inside'] else 'OUTSIDE'} the box")
-            comments.append(f"  {r['factor']} in [{format_number(r['lower'])}, {format_number(r['upper'])}] "
-                            f"(swept over [{format_number(r['sweep_lower'])}, {format_number(r['sweep_upper'])}]; "
-                            f"quasi-p {_qp_pair(r)}{inside})")
-    else:
-        comments.append("  none: the box restricts levers only")
-    if free_levers:
-        comments.append("Levers the sweep varied that the box leaves free (the base scenario's values are kept):")
-        for f in free_levers:
-            comments.append(f"  {f['name']}: swept over [{format_number(f['lower'])}, {format_number(f['upper'])}]")
-    if result.check and "scenario" in result.check["runs"] and "values" in result.check["runs"]["scenario"]:
-        for label in ("scenario", "box_world"):
-            run = result.check["runs"].get(label, {})
-            if "values" not in run:
-                continue
-            vals = ", ".join(f"{t.id} {format_number(run['values'][t.id], t.kind)}" for t in result.targets)
-            comments.append(f"Run once, {result.check['text'][label]}: {vals} "
-                            f"({'a case' if run['is_case'] else 'not a case'}).")
-    lever_lines = []
-    for r in levers:
-        current = base.levers.get(r["factor"])
-        base_text = ("a time series" if current is not None and current.is_series else
-                     format_number(current.value) if current is not None else
-                     f"model default {format_number(r['default'])}" if r["default"] is not None else "-")
-        lever_lines.append((r["factor"], r["midpoint"], f"box [{format_number(r['lower'])}, "
-                            f"{format_number(r['upper'])}], quasi-p {_qp_pair(r)}; base {base_text}"))
-    return write_scenario(path, model, comments=comments, fallback_name="discovery", description=description,
-                          base=Path(base.path), levers=lever_lines,
-                          no_levers="the box restricts no lever: the base scenario's levers are kept")
-
-
-def _qp_pair(r: dict) -> str:
-    return " / ".join(_qp_text(q) or "-" for q in (r["qp_lower"], r["qp_upper"]))
+def quasi_p_text(q: float) -> str:
+    if q is None or not math.isfinite(q):
+        return ""
+    return f"{q:.1e}" if q < 0.001 else f"{q:.3f}"

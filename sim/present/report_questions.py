@@ -190,7 +190,8 @@ class QuestionSections:
         return fig
 
     def discovery_section(self) -> str:
-        from sim.analysis.discovery import LABELS, box_figure, read_discovery, tradeoff_figure
+        from sim.analysis.discovery import LABELS, box_figure, tradeoff_figure
+        from sim.analysis.discovery_output import read_discovery
 
         out = []
         for folder in self.of("discovery"):

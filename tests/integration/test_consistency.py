@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.analysis.consistency import SECTION4_FILE, check_consistency, contradictions, format_consistency, write_consistency
+from sim.analysis.consistency import check_consistency, format_consistency, write_consistency
+from sim.analysis.contradictions import SECTION4_FILE, contradictions
 from sim.plan.history import HISTORY_FILE
 from sim.plan.targets import DEFAULT_TARGETS
 from sim.model.loader import load_model

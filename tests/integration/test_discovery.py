@@ -26,7 +26,7 @@ from sim.cli import cli
 from sim.errors import InputError
 
 try:
-    from sim.analysis.discovery import load_prim
+    from sim.analysis.prim import load_prim
 
     load_prim()
     PRIM = True
@@ -109,7 +109,7 @@ def counts_in_box(x: pd.DataFrame, cases: np.ndarray, limits: pd.DataFrame) -> t
 
 @needs_prim
 def test_prim_recovers_a_known_box():
-    from sim.analysis.discovery import prim_trajectory
+    from sim.analysis.prim import prim_trajectory
 
     rng = np.random.default_rng(1)
     x = pd.DataFrame({"a": rng.random(4000), "b": rng.random(4000), "c": rng.random(4000)})
@@ -134,7 +134,7 @@ def test_prim_recovers_a_known_box():
 
 
 def test_select_box_rules():
-    from sim.analysis.discovery import select_box
+    from sim.analysis.prim import select_box
 
     traj = pd.DataFrame({"density": [0.1, 0.5, 0.85, 0.9, 0.7]})
     assert select_box(traj, 0.8)[0] == 3          # the last box with density >= 0.8
@@ -147,7 +147,7 @@ def test_select_box_rules():
 
 
 def test_case_definition():
-    from sim.analysis.discovery import case_definition
+    from sim.analysis.prim import case_definition
 
     met = np.array([True, False, False, True])
     worst = np.array([0.1, -0.2, -0.5, 0.3])
@@ -165,7 +165,7 @@ def test_case_definition():
 
 
 def test_missing_prim_says_how_to_install(monkeypatch, tmp_path):
-    from sim.analysis.discovery import load_prim
+    from sim.analysis.prim import load_prim
 
     monkeypatch.setitem(sys.modules, "ema_workbench.analysis", None)
     monkeypatch.setitem(sys.modules, "ema_workbench.analysis.prim", None)
@@ -182,7 +182,8 @@ def test_missing_prim_says_how_to_install(monkeypatch, tmp_path):
 
 @needs_prim
 def test_targets_met_in_some_runs(small_sweep, model, tmp_path):
-    from sim.analysis.discovery import discover, write_discovery, write_discovery_scenario
+    from sim.analysis.discovery import discover
+    from sim.analysis.discovery_output import write_discovery, write_discovery_scenario
     from sim.engine.run import run_scenario
     from sim.specs.scenario import load_scenario, validate_files
     from sim.engine.sweep_folder import read_sweep
@@ -241,7 +242,8 @@ def test_targets_met_in_some_runs(small_sweep, model, tmp_path):
 
 @needs_prim
 def test_top_decile_when_no_run_meets(small_sweep, model):
-    from sim.analysis.discovery import discover, format_discovery
+    from sim.analysis.discovery import discover
+    from sim.analysis.discovery_output import format_discovery
     from sim.engine.sweep_folder import read_sweep
 
     sweep = read_sweep(small_sweep)

@@ -87,7 +87,8 @@ def folders(tmp_path_factory, model):
     result = check_consistency(model, LEVERS, target_ids=["T1", "T3", "T7", "T8", "T14"], samples=64, starts=1)
     out["consistency"] = write_consistency(result, root / "consistency", ["shuangta", "consistency"])
     if PRIM:
-        from sim.analysis.discovery import discover, write_discovery
+        from sim.analysis.discovery import discover
+        from sim.analysis.discovery_output import write_discovery
 
         result = discover(out["sweep"], ["T1", "T7"], model=model)
         out["discovery"] = write_discovery(result, root / "discovery" / "small_T1_T7", ["shuangta", "discover"])
