@@ -119,7 +119,9 @@ def plot_command(folders: tuple[str, ...], out_dir: str) -> None:
 
     from sim.engine.folders import collect_folders
     from sim.engine.outputs import Folder
-    from sim.present.plots import plot_runs, plot_sensitivity, plot_sweep
+    from sim.present.plots import plot_runs
+    from sim.present.plots_sensitivity import plot_sensitivity
+    from sim.present.plots_sweep import plot_sweep
 
     _check_outputs(Folder(out_dir), model=False)
     notes: list[str] = []

@@ -14,7 +14,7 @@ sweep folder (``experiments.parquet``, ``outcomes.parquet``,
     metric_values.parquet  run_id and each metric's value in each run
 
 and ``extra.sensitivity`` in the manifest (the effective settings, the SALib
-problem, warnings). Plots (:func:`sim.present.plots.plot_sensitivity`) read the
+problem, warnings). Plots (:func:`sim.present.plots_sensitivity.plot_sensitivity`) read the
 folder only.
 
 This module never prints and never exits.

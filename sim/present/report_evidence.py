@@ -285,7 +285,7 @@ class EvidenceSections:
     def _heat_figure(self, table: pd.DataFrame, score: str):
         from matplotlib.figure import Figure
 
-        from sim.present.plots import heat_values
+        from sim.present.plots_sensitivity import heat_values
 
         values = heat_values(table, score).to_numpy(dtype=float)
         fig = Figure(figsize=(max(5.5, 1.6 + 0.9 * values.shape[1]), 1.2 + 0.34 * values.shape[0]), layout="constrained")

@@ -548,7 +548,7 @@ def test_chinese_page_renders_its_own_glyphs_in_chromium(chinese, tmp_path):
 
 
 def test_heat_values_divide_mu_star_by_each_metric_largest():
-    from sim.present.plots import heat_values
+    from sim.present.plots_sensitivity import heat_values
 
     table = pd.DataFrame({"T1": [2.0, 8.0, 4.0], "T7": [300.0, 100.0, 0.0], "flat": [0.0, 0.0, 0.0]},
                          index=["a", "b", "c"])

@@ -120,7 +120,7 @@ def test_plot_command_needs_a_folder():
 
 
 def test_units_come_from_the_argument_then_the_manifest_then_the_table(tmp_path):
-    from sim.present.plots import _unit
+    from sim.present.plots import unit_of as _unit
     from sim.engine.results import read_run
 
     frame = pd.DataFrame({"GDP": [1.0, 2.0]}, index=pd.Index([2020.0, 2021.0], name="time"))
@@ -160,7 +160,7 @@ def _overlaps(a, b) -> bool:
 
 
 def test_spread_labels_never_overlap():
-    from sim.present.plots import LABEL_OFFSET, spread_labels
+    from sim.present.plots_sensitivity import LABEL_OFFSET, spread_labels
 
     rng = np.random.default_rng(3)
     anchors = [(float(x), float(y)) for x, y in rng.uniform(0, 40, size=(25, 2))]  # a tight cluster
@@ -176,7 +176,7 @@ def test_spread_labels_never_overlap():
 def test_morris_labels_do_not_overlap_when_drawn():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from sim.present.plots import _morris_figure
+    from sim.present.plots_sensitivity import _morris_figure
 
     factors = [f"Factor number {k}" for k in range(12)]
     mu = np.array([1.0, 1.01, 1.02, 1.0, 0.99, 1.03, 0.5, 0.51, 0.52, 2.0, 2.01, 0.1])
