@@ -26,7 +26,8 @@ __version__ = "0.1.0"
 #: Public name -> the module that defines it.
 _EXPORTS = {
     "sim.model.loader": ("DEFAULT_MODEL", "Lever", "Model", "load_model"),
-    "sim.specs.scenario": ("LeverValue", "Scenario", "load_scenario", "validate_files"),
+    "sim.specs.levers": ("LeverValue", "Scenario"),
+    "sim.specs.scenario": ("load_scenario", "validate_files"),
     "sim.specs.scenario_text": ("diff_scenarios",),
     "sim.engine.run": ("run_scenario", "run_scenarios", "run_spec", "simulate"),
     "sim.plan.targets": ("Target", "evaluate", "format_verdicts", "load_targets"),

@@ -169,7 +169,7 @@ def compiled_model(model_path):
 
 def _lever_values(raw: dict) -> dict:
     """``{name: LeverValue}`` from numbers or ``{year = value}`` tables."""
-    from sim.specs.scenario import LeverValue
+    from sim.specs.levers import LeverValue
 
     out = {}
     for name, value in raw.items():
@@ -299,7 +299,7 @@ def extreme_members(levers: dict, what: str = "levers") -> list[tuple[str, dict]
 def check_extremes(model_path=DEFAULT_MODEL, data: ChecksFile | None = None, kind: str = "lever") -> CheckResult:
     """Every lever (``kind="uncertain"``: every uncertain parameter) at its extremes, in one ensemble run."""
     from sim.model.loader import load_model
-    from sim.specs.scenario import LeverValue
+    from sim.specs.levers import LeverValue
 
     data = data or load_checks()
     model = load_model(model_path)

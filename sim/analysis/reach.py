@@ -64,7 +64,8 @@ from sim.plan.lever_references import format_value, load_lever_references, refer
 from sim.analysis.plausibility import Assessment, applicable, assess_frame, load_analogues, unreachable
 from sim.engine.results import build_manifest, finish_manifest, to_json, write_run
 from sim.engine.run import run_spec, simulate
-from sim.specs.scenario import SCENARIO_DIR, LeverValue, Scenario, load_scenario
+from sim.specs.scenario import SCENARIO_DIR, load_scenario
+from sim.specs.levers import LeverValue, Scenario
 from sim.specs.scenario_writer import write_scenario
 from sim.specs.validation import did_you_mean
 from sim.analysis.search import (LEVER_PATH, MARGIN, SLACK, LeverSearch, Progress, clean_gaps,

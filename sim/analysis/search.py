@@ -23,7 +23,7 @@ from sim.engine.run import run_spec
 from sim.errors import InputError
 from sim.model.loader import Lever, Model
 from sim.plan.targets import Target, ensemble_gaps, ensemble_quantities
-from sim.specs.scenario import LeverValue, Scenario
+from sim.specs.levers import LeverValue, Scenario
 from sim.specs.validation import did_you_mean
 
 #: Forward-difference step for Jacobians, in range units (backward at the upper bound).

@@ -80,7 +80,7 @@ def check_lever_box(model_path=DEFAULT_MODEL, data: ChecksFile | None = None) ->
     """Investment/GDP in every year and long-run GDP growth over the whole box of levers and uncertain parameters."""
     from sim.model.loader import load_model
     from sim.analysis.plausibility import load_analogues
-    from sim.specs.scenario import LeverValue
+    from sim.specs.levers import LeverValue
     from sim.plan.targets import load_targets
 
     data = data or load_checks()

@@ -24,7 +24,7 @@ from sim.engine.identity import (WORKER_COMPONENTS, IdentityError, calibration_s
                                  describe_changes, worker_components)
 from sim.errors import InputError, ModelError
 from sim.plan.targets import TIME_TOLERANCE, Target, ensemble_gaps, ensemble_quantities, load_targets
-from sim.specs.scenario import Scenario
+from sim.specs.levers import Scenario
 from sim.specs.sweep import Sweep
 
 # Column prefixes inside chunk files (one row per run).

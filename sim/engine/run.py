@@ -16,7 +16,8 @@ from sim.errors import InputError, RunError, ScenarioError
 from sim.engine.identity import numbers_identity
 from sim.model.loader import Model, load_model
 from sim.engine.results import build_manifest, finish_manifest, run_files, write_run
-from sim.specs.scenario import Scenario, load_scenario
+from sim.specs.scenario import load_scenario
+from sim.specs.levers import Scenario
 from sim.plan.targets import evaluate, load_targets
 
 log = logging.getLogger(__name__)

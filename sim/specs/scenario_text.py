@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sim.errors import InputError
 from sim.specs.validation import show_number
-from sim.specs.scenario import LeverValue, Scenario, load_scenario
+from sim.specs.scenario import load_scenario
+from sim.specs.levers import LeverValue, Scenario
 from sim.specs.scenario_schema import ScenarioFile
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -58,7 +58,8 @@ from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError
 
 from sim.errors import InputError, ScenarioError
 from sim.engine.sampling import Factor
-from sim.specs.scenario import SCENARIO_DIR, Scenario, read_toml_file
+from sim.specs.scenario import SCENARIO_DIR, read_toml_file
+from sim.specs.levers import Scenario
 # The sweep files' own validators, messages and [[factor]] tables, so that both kinds of file read alike.
 from sim.specs.sweep import FactorTable, Sweep, each_factor, factor_problems, factor_rules, to_factor, variable_problem
 from sim.specs.sweep import translate_error as sweep_translate

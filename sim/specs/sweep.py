@@ -63,7 +63,8 @@ from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError
 from sim.engine.results import content_sha256
 from sim.engine.sampling import DISTRIBUTION_PARAMETERS, DISTRIBUTIONS, METHODS, SAMPLED_METHODS, Factor, design
 from sim.errors import ScenarioError
-from sim.specs.scenario import SCENARIO_DIR, LeverValue, Scenario, lever_problems, load_scenario, read_toml_file
+from sim.specs.scenario import SCENARIO_DIR, lever_problems, load_scenario, read_toml_file
+from sim.specs.levers import LeverValue, Scenario
 from sim.specs.validation import (MAX_RUNS, Number, Problem, did_you_mean, each_problem_once, identifier, key_parts,
                                   nonempty_text, one_of, random_seed, run_count, scenario_reference, schema_version_of,
                                   show_number, show_value, type_problem, validation_problems, variable_name, whole_year)

@@ -18,7 +18,7 @@ import pytest
 from conftest import REPO
 from sim.errors import InputError
 from sim.engine.run import run_scenario, run_spec, simulate_pysd
-from sim.specs.scenario import LeverValue, Scenario
+from sim.specs.levers import LeverValue, Scenario
 from sim.engine.chunks import target_quantities
 from sim.engine.sweep import run_sweep
 from sim.specs.sweep import load_sweep

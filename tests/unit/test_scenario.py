@@ -17,7 +17,8 @@ import tomli_w
 from sim.specs import scenario as sc
 from sim.errors import InputError, ScenarioError
 from sim.specs import scenario_text
-from sim.specs.scenario import LeverValue, RunSettings, load_scenario
+from sim.specs.scenario import load_scenario
+from sim.specs.levers import LeverValue, RunSettings
 from sim.specs.scenario_text import scenario_json_schema
 from sim.specs.validation import show_number
 

@@ -18,7 +18,8 @@ import pytest
 from sim.errors import ScenarioError
 from sim.model.loader import load_model
 from sim.specs import scenario_text
-from sim.specs.scenario import LeverValue, check_scenario, lever_problems, load_scenario
+from sim.specs.scenario import check_scenario, lever_problems, load_scenario
+from sim.specs.levers import LeverValue
 from sim.specs.scenario_text import diff_scenarios
 
 DATA = Path(__file__).resolve().parents[1] / "data"
