@@ -45,9 +45,9 @@ def cli() -> None:
 
 
 def _check_outputs(*specs, model: bool = True) -> None:
-    """Check every output location of a command before it does any work (see :mod:`sim.outputs`); with
+    """Check every output location of a command before it does any work (see :mod:`sim.engine.outputs`); with
     ``model``, also the translation cache the model is loaded through."""
-    from sim.outputs import check_cache, check_outputs
+    from sim.engine.outputs import check_cache, check_outputs
 
     check_outputs(*specs)
     if model:
@@ -72,9 +72,9 @@ _force_option = click.option("--force", is_flag=True,
 def run_command(scenarios: tuple[str, ...], out: str, final_time: int | None, model_path: str | None) -> None:
     """Run SCENARIOS (TOML files, or names in the scenario library such as `plan`), write results and print
     the plan's target verdicts."""
-    from sim.outputs import Folder
-    from sim.run import run_scenarios
-    from sim.targets import format_verdicts
+    from sim.engine.outputs import Folder
+    from sim.engine.run import run_scenarios
+    from sim.plan.targets import format_verdicts
 
     _check_outputs(Folder(out))
     results = run_scenarios(list(scenarios), out=out, final_time=final_time, model_path=model_path)
@@ -90,7 +90,7 @@ def run_command(scenarios: tuple[str, ...], out: str, final_time: int | None, mo
 )
 def targets_command(fmt: str) -> None:
     """List the plan's targets with their arithmetic and whether the model can evaluate them."""
-    from sim.targets import format_targets, load_targets, targets_frame, targets_json
+    from sim.plan.targets import format_targets, load_targets, targets_frame, targets_json
 
     targets = load_targets()
     if fmt == "table":
@@ -118,9 +118,11 @@ def plot_command(folders: tuple[str, ...], out_dir: str) -> None:
     """
     from pathlib import Path
 
-    from sim.folders import collect_folders
-    from sim.outputs import Folder
-    from sim.plots import plot_runs, plot_sensitivity, plot_sweep
+    from sim.engine.folders import collect_folders
+    from sim.engine.outputs import Folder
+    from sim.present.plots import plot_runs
+    from sim.present.plots_sensitivity import plot_sensitivity
+    from sim.present.plots_sweep import plot_sweep
 
     _check_outputs(Folder(out_dir), model=False)
     notes: list[str] = []
@@ -145,7 +147,7 @@ def _notes(notes: list[str]) -> None:
             click.echo(f"note: {note}", err=True)
 
 
-# --- scenario files (sim.scenario): validate, diff, schema, levers ---------
+# --- scenario files (sim.specs.scenario): validate, diff, schema, levers ---------
 
 _scenario_model_option = click.option(
     "--model", "model_path", default=None, type=click.Path(dir_okay=False, path_type=str),
@@ -155,7 +157,7 @@ _scenario_model_option = click.option(
 
 def _scenario_model(model_path: str | None):
     """The model at ``--model``, or the project's model."""
-    from sim.model import DEFAULT_MODEL, load_model
+    from sim.model.loader import DEFAULT_MODEL, load_model
 
     return load_model(model_path or DEFAULT_MODEL)
 
@@ -166,7 +168,7 @@ def _scenario_model(model_path: str | None):
 def validate_command(files: tuple[str, ...], model_path: str | None) -> None:
     """Check scenario FILES: structure, then meaning against the model. Exit status 2 on any problem."""
     from sim.errors import ScenarioError
-    from sim.scenario import validate_files
+    from sim.specs.scenario import validate_files
 
     _check_outputs()
     ok, problems = validate_files(files, _scenario_model(model_path))
@@ -183,7 +185,7 @@ def validate_command(files: tuple[str, ...], model_path: str | None) -> None:
 @click.option("--no-model", is_flag=True, help="Compare the files alone (a lever one side leaves out shows 'unset').")
 def diff_command(a: str, b: str, model_path: str | None, no_model: bool) -> None:
     """Levers whose values differ between scenarios A and B, bases resolved: lever | A | B."""
-    from sim.scenario import diff_report
+    from sim.specs.scenario_text import diff_report
 
     _check_outputs(model=not no_model)
     click.echo(diff_report(a, b, None if no_model else _scenario_model(model_path)))
@@ -195,8 +197,8 @@ def diff_command(a: str, b: str, model_path: str | None, no_model: bool) -> None
 @_force_option
 def schema_command(out_file: str | None, force: bool) -> None:
     """The JSON Schema of scenario files, for editors (e.g. docs/scenario.schema.json)."""
-    from sim.outputs import File
-    from sim.scenario import is_json_schema, json_schema_text, write_json_schema
+    from sim.engine.outputs import File
+    from sim.specs.scenario_text import is_json_schema, json_schema_text, write_json_schema
 
     if out_file:
         _check_outputs(File(out_file, force=force, same_kind=is_json_schema, what="scenario JSON Schema"), model=False)
@@ -214,7 +216,7 @@ def schema_command(out_file: str | None, force: bool) -> None:
 @_scenario_model_option
 def levers_command(fmt: str, include_uncertain: bool, model_path: str | None) -> None:
     """The model's policy levers: name, units, range, default, description, Chinese term, source."""
-    from sim.scenario import format_levers, lever_rows
+    from sim.specs.scenario_text import format_levers, lever_rows
 
     _check_outputs()
     click.echo(format_levers(lever_rows(_scenario_model(model_path), include_uncertain), fmt))
@@ -235,8 +237,9 @@ def levers_command(fmt: str, include_uncertain: bool, model_path: str | None) ->
 def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: str | None, resume: bool,
                   chunk_size: int | None, model_path: str | None) -> None:
     """Run the sweep file SPEC: many runs over sampled or gridded levers, with target probabilities."""
-    from sim.outputs import Folder
-    from sim.sweep import DEFAULT_OUT, format_summary, run_sweep
+    from sim.engine.outputs import Folder
+    from sim.engine.sweep import DEFAULT_OUT, run_sweep
+    from sim.engine.sweep_folder import format_summary
 
     _check_outputs(Folder(out or DEFAULT_OUT))
     quiet = is_quiet()
@@ -275,9 +278,9 @@ def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: st
 def calibrate_command(spec: str, out: str, apply_: bool, apply_to: str | None, starts: int | None,
                       profile_points: int | None, model_path: str | None) -> None:
     """Fit the free quantities of calibration SPEC (TOML) to history; write values, fit statistics and a plot."""
-    from sim.calibrate import apply_calibration, calibrate, format_result, write_calibration
-    from sim.model import DEFAULT_MODEL
-    from sim.outputs import File, Folder
+    from sim.analysis.calibrate import apply_calibration, calibrate, format_result, write_calibration
+    from sim.model.loader import DEFAULT_MODEL
+    from sim.engine.outputs import File, Folder
     from sim.resources import calibration_target
 
     model = model_path or DEFAULT_MODEL
@@ -310,11 +313,11 @@ def hindcast_command(scenario: str | None, out: str, members: int | None, seed: 
                      history_path: str | None, model_path: str | None) -> None:
     """Run what happened in 2021-2025 (SCENARIO, default scenarios/actual_2021_2025.toml) with the
     calibration of data up to 2020; compare every out-of-sample figure with the model and its band."""
-    from sim.hindcast import ACTUAL_SCENARIO, MEMBERS, SEED, format_hindcast, hindcast, write_hindcast
-    from sim.history import HISTORY_FILE
-    from sim.model import DEFAULT_MODEL
+    from sim.analysis.hindcast import ACTUAL_SCENARIO, MEMBERS, SEED, format_hindcast, hindcast, write_hindcast
+    from sim.plan.history import HISTORY_FILE
+    from sim.model.loader import DEFAULT_MODEL
 
-    from sim.outputs import Folder
+    from sim.engine.outputs import Folder
 
     _check_outputs(Folder(out))
     model = model_path or DEFAULT_MODEL
@@ -338,8 +341,9 @@ def hindcast_command(scenario: str | None, out: str, members: int | None, seed: 
 @click.pass_context
 def check_command(ctx: click.Context, only: tuple[str, ...], data_path: str | None, model_path: str | None) -> None:
     """Run the validation suite; print each test's result with its figures. Exit status 1 if any test fails."""
-    from sim.checks import REALITY_CHECKS, format_checks, run_checks
-    from sim.model import DEFAULT_MODEL, require_model_file
+    from sim.analysis.checks import REALITY_CHECKS
+    from sim.analysis.suite import format_checks, run_checks
+    from sim.model.loader import DEFAULT_MODEL, require_model_file
 
     require_model_file(model_path or DEFAULT_MODEL)
     _check_outputs()
@@ -350,7 +354,7 @@ def check_command(ctx: click.Context, only: tuple[str, ...], data_path: str | No
         ctx.exit(1)
 
 
-# --- what would it take: reach and consistency (sim.reach, sim.consistency) ---
+# --- what would it take: reach and consistency (sim.analysis.reach, sim.analysis.consistency) ---
 
 
 def _stage_progress(quiet: bool):
@@ -381,7 +385,7 @@ def _progress_line(text: str) -> None:
 def _scenario_output(path: str | None, force: bool, command: str):
     """The output spec of --write-scenario of ``command`` (None when not given): an existing file is replaced
     only when that command wrote it, or with --force."""
-    from sim.outputs import File, generated_by
+    from sim.engine.outputs import File, generated_by
 
     if path is None:
         return None
@@ -425,8 +429,8 @@ def reach_command(targets: tuple[str, ...], levers: tuple[str, ...], base: str |
     values against the 2016-2020 record and the plan, and every target's verdict
     at the found point; writes reach.json, reach.csv, targets.csv, timeseries.csv.
     """
-    from sim.outputs import Folder
-    from sim.reach import check_scenario_path, default_out, format_reach, reach, write_reach, write_reach_scenario
+    from sim.engine.outputs import Folder
+    from sim.analysis.reach import check_scenario_path, default_out, format_reach, reach, write_reach, write_reach_scenario
 
     if scenario_file is not None:
         check_scenario_path(scenario_file, base)
@@ -459,8 +463,8 @@ def consistency_command(levers: tuple[str, ...], base: str | None, seed: int, ou
     section4.csv and consistency.json; prints the summary and the check of each
     contradiction listed in docs/plan.md §4.
     """
-    from sim.consistency import check_consistency, format_consistency, write_consistency
-    from sim.outputs import Folder
+    from sim.analysis.consistency import check_consistency, format_consistency, write_consistency
+    from sim.engine.outputs import Folder
 
     _check_outputs(Folder(out, result=True))
     quiet = is_quiet()
@@ -481,12 +485,12 @@ def consistency_command(levers: tuple[str, ...], base: str | None, seed: int, ou
               help="EMA Workbench connector runs timed (if installed; 0 skips).")
 def bench_command(scenario: str, sizes: str, pysd_runs: int, ema_runs: int) -> None:
     """Measure runs/s of plain PySD, EMA Workbench's connector and the ensemble runner."""
-    from sim.bench import bench, format_report
-    from sim.model import load_model
+    from sim.engine.bench import bench, format_report
+    from sim.model.loader import load_model
 
     _check_outputs()
-    from sim.run import run_spec
-    from sim.scenario import load_scenario
+    from sim.engine.run import run_spec
+    from sim.specs.scenario import load_scenario
 
     try:
         ns = tuple(int(s) for s in sizes.split(",") if s.strip())
@@ -497,7 +501,7 @@ def bench_command(scenario: str, sizes: str, pysd_runs: int, ema_runs: int) -> N
     click.echo(format_report(bench(model, spec, sizes=ns, pysd_runs=pysd_runs, ema_runs=ema_runs)))
 
 
-# --- scenario discovery and the planners' report (sim.discovery, sim.report) ---
+# --- scenario discovery and the planners' report (sim.analysis.discovery, sim.present.report) ---
 
 
 @cli.command("discover")
@@ -530,8 +534,11 @@ def discover_command(args: tuple[str, ...], targets: tuple[str, ...], threshold:
     """
     from pathlib import Path
 
-    from sim.discovery import DEFAULT_TARGETS, default_out, discover, format_discovery, load_prim, write_discovery
-    from sim.discovery import write_discovery_scenario
+    from sim.analysis.discovery import discover
+    from sim.analysis.discovery_output import default_out, format_discovery, write_discovery
+    from sim.analysis.prim import load_prim
+    from sim.plan.targets import headline_ids
+    from sim.analysis.discovery_output import write_discovery_scenario
     from sim.errors import InputError
 
     folders = [a for a in args if Path(a).is_dir()]
@@ -542,13 +549,13 @@ def discover_command(args: tuple[str, ...], targets: tuple[str, ...], threshold:
         raise InputError(f"give exactly one sweep folder, got {what}{missing}")
     if extra and not targets:
         raise InputError(f"unexpected argument {' '.join(extra)}: target ids follow --targets (e.g. --targets T1 T7)")
-    ids = [t.strip() for part in (*targets, *extra) for t in part.split(",") if t.strip()] or list(DEFAULT_TARGETS)
+    ids = [t.strip() for part in (*targets, *extra) for t in part.split(",") if t.strip()] or list(headline_ids())
     load_prim()
     if scenario_file is not None:
-        from sim.reach import check_scenario_path
+        from sim.analysis.reach import check_scenario_path
 
         check_scenario_path(scenario_file)
-    from sim.outputs import Folder
+    from sim.engine.outputs import Folder
 
     _check_outputs(Folder(out or default_out(Path(folders[0]).resolve().name, ids), result=True),
                    _scenario_output(scenario_file, force, "discover"))
@@ -580,8 +587,8 @@ def report_command(folders: tuple[str, ...], lang: str, out: str, force: bool, m
     opens with answers to the headline questions and ends with the
     assumptions (lever catalogue) and the targets' arithmetic.
     """
-    from sim.outputs import File
-    from sim.report import build_report, is_report, write_report
+    from sim.engine.outputs import File
+    from sim.present.report import build_report, is_report, write_report
 
     _check_outputs(File(out, force=force, same_kind=is_report, what="report"))
     report = build_report(list(folders), lang=lang, model_path=model_path)
@@ -615,8 +622,8 @@ def sensitivity_command(spec: str, method: str | None, n: int | None, out: str |
                         scheduler: str | None, resume: bool, second_order: bool | None, time_resolved: bool | None,
                         chunk_size: int | None, model_path: str | None) -> None:
     """Global sensitivity analysis of SPEC (scenarios/sensitivity/*.toml): SALib's Sobol', Morris or FAST indices."""
-    from sim.outputs import Folder
-    from sim.sensitivity import DEFAULT_OUT, format_indices, format_warnings, run_sensitivity
+    from sim.engine.outputs import Folder
+    from sim.analysis.sensitivity import DEFAULT_OUT, format_indices, format_warnings, run_sensitivity
 
     _check_outputs(Folder(out or DEFAULT_OUT))
     quiet = is_quiet()
@@ -662,8 +669,9 @@ def loops_command(scenario: str | None, variables: tuple[str, ...], out: str | N
     Without SCENARIO the model's defaults are run. Writes loop scores, relative
     scores, a dominance plot and text per variable to a loops folder.
     """
-    from sim.loop_results import format_loops, run_loops, scenario_analysis
-    from sim.loops import MAX_LOOPS
+    from sim.analysis.loop_results import format_loops, run_loops
+    from sim.analysis.loops import scenario_analysis
+    from sim.analysis.loops import MAX_LOOPS
 
     max_loops = max_loops or MAX_LOOPS
     if list_ or check:
@@ -671,7 +679,7 @@ def loops_command(scenario: str | None, variables: tuple[str, ...], out: str | N
         if list_:
             click.echo(format_loops(analysis, None if show_all else 40))
         if check:
-            from sim.loop_results import documented_check
+            from sim.analysis.loop_results import documented_check
 
             table = documented_check(analysis, model.path)
             if table is None:
@@ -682,7 +690,7 @@ def loops_command(scenario: str | None, variables: tuple[str, ...], out: str | N
             if not table["passed"].all():
                 click.get_current_context().exit(1)
         return
-    from sim.outputs import Folder
+    from sim.engine.outputs import Folder
 
     _check_outputs(Folder(out or "results/loops"))
     result = run_loops(scenario, out, list(variables), model_path, max_loops, command=sys.argv)
@@ -705,8 +713,8 @@ def loops_command(scenario: str | None, variables: tuple[str, ...], out: str | N
 def diagram_command(sectors: tuple[str, ...], out: str, highlight: str | None, scenario: str | None,
                     model_path: str | None) -> None:
     """Stock-and-flow diagrams of the model's sectors (stocks, flows, auxiliaries, links with polarity)."""
-    from sim.diagram import draw_diagrams, label_font
-    from sim.outputs import Folder
+    from sim.present.diagram import draw_diagrams, label_font
+    from sim.engine.outputs import Folder
 
     _check_outputs(Folder(out))
     written = draw_diagrams(out, list(sectors), highlight, scenario, model_path)

@@ -24,23 +24,23 @@ TIME_STEP_TOLERANCE = 0.005
 
 @pytest.fixture(scope="session")
 def model():
-    from sim.model import load_model
+    from sim.model.loader import load_model
 
     return load_model(MODEL_FILE)
 
 
 @pytest.fixture(scope="session")
 def baseline(model):
-    from sim.run import run_scenario
-    from sim.scenario import load_scenario
+    from sim.engine.run import run_scenario
+    from sim.specs.scenario import load_scenario
 
     return run_scenario(model, load_scenario(SCENARIOS / "baseline.toml", model))
 
 
 @pytest.fixture(scope="session")
 def plan(model):
-    from sim.run import run_scenario
-    from sim.scenario import load_scenario
+    from sim.engine.run import run_scenario
+    from sim.specs.scenario import load_scenario
 
     return run_scenario(model, load_scenario(SCENARIOS / "plan.toml", model))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from sim.loop_results import read_loops
-from sim.loops import make_loop
+from sim.analysis.loop_results import read_loops
+from sim.analysis.loops import make_loop
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 LOGISTIC = DATA / "ltm_logistic.mdl"

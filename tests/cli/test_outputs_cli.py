@@ -198,7 +198,7 @@ def test_input_errors_of_reach_and_consistency_exit_2(invoke, tmp_path):
 
 
 def test_library_scenarios_are_protected():
-    from sim.outputs import is_protected
+    from sim.engine.outputs import is_protected
 
     assert is_protected(SCENARIOS / "green_transition.toml")
     assert is_protected(REPO / "model" / "data" / "calibration.csv")
@@ -210,7 +210,7 @@ def test_library_scenarios_are_protected():
 def test_write_scenario_does_not_replace_a_library_scenario(command, invoke, tmp_path, monkeypatch):
     library = tmp_path / "scenarios"
     shutil.copytree(SCENARIOS, library)
-    monkeypatch.setattr("sim.outputs.PROTECTED", (library,))  # a copy stands for the package's scenarios/
+    monkeypatch.setattr("sim.engine.outputs.PROTECTED", (library,))  # a copy stands for the package's scenarios/
     target = library / "green_transition.toml"
     before = target.read_bytes()
     (tmp_path / "sweep").mkdir()
@@ -324,7 +324,7 @@ def test_targets_json_is_strict_json(invoke):
         raise ValueError(f"not JSON: {name}")
 
     records = json.loads(result.output, parse_constant=refuse)
-    from sim.targets import load_targets
+    from sim.plan.targets import load_targets
 
     assert [r["id"] for r in records] == [t.id for t in load_targets()]
     assert any(value is None for r in records for value in r.values())  # missing values are null

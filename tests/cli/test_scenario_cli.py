@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli, main
-from sim.scenario import json_schema_text, scenario_json_schema
+from sim.specs.scenario_text import json_schema_text, scenario_json_schema
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BAD = DATA / "scenarios" / "bad"
@@ -136,10 +136,10 @@ def test_validate_relative_paths_are_reported_as_given(model_file, workdir):
 
 
 def test_validate_uses_the_project_model_by_default(model_file, workdir, monkeypatch):
-    monkeypatch.setattr("sim.model.DEFAULT_MODEL", model_file)
+    monkeypatch.setattr("sim.model.loader.DEFAULT_MODEL", model_file)
     r = shuangta("validate", str(GOOD / "leaf.toml"))
     assert (r.code, r.out) == (0, f"ok  {GOOD / 'leaf.toml'}\n")
-    monkeypatch.setattr("sim.model.DEFAULT_MODEL", workdir / "absent.mdl")
+    monkeypatch.setattr("sim.model.loader.DEFAULT_MODEL", workdir / "absent.mdl")
     r = shuangta("validate", str(GOOD / "leaf.toml"))
     assert r.code == 2 and "model file not found" in r.err  # bad input, not a fault
 

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from conftest import MODEL_FILE, REPO
-from sim.calibrate import apply_calibration, calibrate, fit_statistics, mape, read_calibration_rows, theil, write_calibration
+from sim.analysis.calibrate import apply_calibration, calibrate, fit_statistics, mape, read_calibration_rows, theil, write_calibration
 from sim.errors import InputError
-from sim.history import HISTORY_FILE, HistoryRunner, compile_calibrated, load_history, load_spec, model_values
-from sim.model import load_model, read_calibration
+from sim.plan.history import HISTORY_FILE, HistoryRunner, compile_calibrated, load_history, load_spec, model_values
+from sim.model.loader import load_model, read_calibration
 
 SPEC = REPO / "scenarios" / "calibration" / "history_2015_2020.toml"
 
@@ -251,7 +251,7 @@ def test_a_value_kept_at_its_prior_lies_in_its_printed_range(synthetic, tmp_path
     """The truth (TFP growth 1.6 %/yr) lies above a narrowed upper bound of 1.2 %/yr: the fit is pushed onto
     the bound, the parameter is kept at its prior 1 %/yr, and the range printed with it must hold 1 %/yr
     (the profile interval of the data alone, at the bound, does not)."""
-    from sim.calibrate import format_result
+    from sim.analysis.calibrate import format_result
 
     folder, _ = synthetic
     spec = tmp_path / "spec.toml"
@@ -286,7 +286,7 @@ def test_result_folder_and_calibration_file(fitted, tmp_path):
 
 def test_a_value_in_the_calibration_file_reaches_every_run(tmp_path):
     """A default row changes Lever.default, PySD runs and compiled runs; a history row changes nothing."""
-    from sim.run import run_scenario
+    from sim.engine.run import run_scenario
 
     mdl = tmp_path / "shuangta.mdl"
     shutil.copy(MODEL_FILE, mdl)
@@ -311,7 +311,7 @@ def test_a_value_in_the_calibration_file_reaches_every_run(tmp_path):
 
 def test_stored_backcast_reproduces_the_plans_2020_figures_within_5_percent():
     """Issue #7: from the 2015 state the model reproduces the plan's 2020 figures within 5 % MAPE."""
-    from sim.checks import check_behaviour
+    from sim.analysis.checks import check_behaviour
 
     rows = read_calibration_rows(MODEL_FILE)
     assert not rows.empty, "no calibration stored: run `shuangta calibrate scenarios/calibration/history_2015_2020.toml --apply`"

@@ -1,4 +1,4 @@
-"""The validation suite (sim.checks, `shuangta check`): toy models whose verdicts are known by
+"""The validation suite (sim.analysis.checks, `shuangta check`): toy models whose verdicts are known by
 construction, then the project's model."""
 
 from __future__ import annotations
@@ -7,17 +7,16 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import MODEL_FILE, mdl_control
-from sim.checks import (
+from sim.analysis.checks import (
     check_behaviour,
     check_conservation,
     check_dimensions,
     check_extremes,
     check_integration,
     check_reality,
-    format_checks,
     load_checks,
-    run_checks,
 )
+from sim.analysis.suite import format_checks, run_checks
 from sim.cli import cli
 from sim.errors import InputError
 

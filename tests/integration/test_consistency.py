@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from sim.consistency import SECTION4_FILE, check_consistency, contradictions, format_consistency, write_consistency
-from sim.history import HISTORY_FILE
-from sim.targets import DEFAULT_TARGETS
-from sim.model import load_model
-from sim.targets import load_targets
+from sim.analysis.consistency import check_consistency, format_consistency, write_consistency
+from sim.analysis.contradictions import SECTION4_FILE, contradictions
+from sim.plan.history import HISTORY_FILE
+from sim.plan.targets import DEFAULT_TARGETS
+from sim.model.loader import load_model
+from sim.plan.targets import load_targets
 from test_reach import TOY, write_toy_base, write_toy_targets
 
 

@@ -4,7 +4,7 @@ Expectations from outside the code under test: a synthetic data set whose
 cases lie in a known box (a > 0.6 and b < 0.5); every box's counts
 recomputed by hand from its limits and the sweep's experiments; the decile
 cut recomputed with numpy from target_values.parquet; the written scenario
-loaded and run independently (`sim.run.run_scenario`). The sweep is small
+loaded and run independently (`sim.engine.run.run_scenario`). The sweep is small
 (300 Latin-hypercube runs, written by the test) so the tests stay fast.
 
 EMA Workbench (the optional extra `discovery`) provides PRIM; without it the
@@ -26,7 +26,7 @@ from sim.cli import cli
 from sim.errors import InputError
 
 try:
-    from sim.discovery import load_prim
+    from sim.analysis.prim import load_prim
 
     load_prim()
     PRIM = True
@@ -87,7 +87,7 @@ def write_spec(folder, text: str = SPEC):
 
 @pytest.fixture(scope="module")
 def small_sweep(tmp_path_factory):
-    from sim.sweep import run_sweep
+    from sim.engine.sweep import run_sweep
 
     root = tmp_path_factory.mktemp("discovery")
     result = run_sweep(write_spec(root), root / "sweep", workers=1)
@@ -109,7 +109,7 @@ def counts_in_box(x: pd.DataFrame, cases: np.ndarray, limits: pd.DataFrame) -> t
 
 @needs_prim
 def test_prim_recovers_a_known_box():
-    from sim.discovery import prim_trajectory
+    from sim.analysis.prim import prim_trajectory
 
     rng = np.random.default_rng(1)
     x = pd.DataFrame({"a": rng.random(4000), "b": rng.random(4000), "c": rng.random(4000)})
@@ -134,7 +134,7 @@ def test_prim_recovers_a_known_box():
 
 
 def test_select_box_rules():
-    from sim.discovery import select_box
+    from sim.analysis.prim import select_box
 
     traj = pd.DataFrame({"density": [0.1, 0.5, 0.85, 0.9, 0.7]})
     assert select_box(traj, 0.8)[0] == 3          # the last box with density >= 0.8
@@ -147,7 +147,7 @@ def test_select_box_rules():
 
 
 def test_case_definition():
-    from sim.discovery import case_definition
+    from sim.analysis.prim import case_definition
 
     met = np.array([True, False, False, True])
     worst = np.array([0.1, -0.2, -0.5, 0.3])
@@ -165,7 +165,7 @@ def test_case_definition():
 
 
 def test_missing_prim_says_how_to_install(monkeypatch, tmp_path):
-    from sim.discovery import load_prim
+    from sim.analysis.prim import load_prim
 
     monkeypatch.setitem(sys.modules, "ema_workbench.analysis", None)
     monkeypatch.setitem(sys.modules, "ema_workbench.analysis.prim", None)
@@ -182,10 +182,11 @@ def test_missing_prim_says_how_to_install(monkeypatch, tmp_path):
 
 @needs_prim
 def test_targets_met_in_some_runs(small_sweep, model, tmp_path):
-    from sim.discovery import discover, write_discovery, write_discovery_scenario
-    from sim.run import run_scenario
-    from sim.scenario import load_scenario, validate_files
-    from sim.sweep import read_sweep
+    from sim.analysis.discovery import discover
+    from sim.analysis.discovery_output import write_discovery, write_discovery_scenario
+    from sim.engine.run import run_scenario
+    from sim.specs.scenario import load_scenario, validate_files
+    from sim.engine.sweep_folder import read_sweep
 
     sweep = read_sweep(small_sweep)
     share = float(sweep.summary.set_index("id").at["T5", "share_met"])
@@ -241,8 +242,9 @@ def test_targets_met_in_some_runs(small_sweep, model, tmp_path):
 
 @needs_prim
 def test_top_decile_when_no_run_meets(small_sweep, model):
-    from sim.discovery import discover, format_discovery
-    from sim.sweep import read_sweep
+    from sim.analysis.discovery import discover
+    from sim.analysis.discovery_output import format_discovery
+    from sim.engine.sweep_folder import read_sweep
 
     sweep = read_sweep(small_sweep)
     values = sweep.target_values.set_index("run_id").reindex(sweep.experiments["run_id"])

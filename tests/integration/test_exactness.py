@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import SCENARIOS
-from sim.run import run_spec, simulate, simulate_pysd
-from sim.scenario import load_scenario
+from sim.engine.run import run_spec, simulate, simulate_pysd
+from sim.specs.scenario import load_scenario
 
 RELATIVE = 1e-9
 # A variable that passes through zero (a net hiring flow in equilibrium) is compared

@@ -27,9 +27,10 @@ import pytest
 
 from conftest import MODEL_FILE, REPO
 from sim.errors import InputError, Interrupted
-from sim.identity import IdentityError
-from sim.sweep import format_summary, run_sweep
-from sim.targets import DEFAULT_TARGETS, TARGETS_ENV, load_targets
+from sim.engine.identity import IdentityError
+from sim.engine.sweep import run_sweep
+from sim.engine.sweep_folder import format_summary
+from sim.plan.targets import DEFAULT_TARGETS, TARGETS_ENV, load_targets
 
 GOOD = REPO / "tests" / "data" / "sweeps" / "good"
 CHUNK = 10
@@ -71,7 +72,7 @@ def reference(tmp_path_factory):
 
 def interrupted_sweep(out: Path, model: Path, monkeypatch) -> None:
     """Every chunk committed, then stopped before consolidation (manifest ``interrupted``)."""
-    import sim.sweep as sw
+    import sim.engine.ensemble as sw
 
     def stop(*args):
         raise KeyboardInterrupt
@@ -131,7 +132,7 @@ def test_damaged_chunk_is_evaluated_again_with_a_warning(fault, inputs, referenc
     out = tmp_path / "s"
     interrupted_sweep(out, inputs["model"], monkeypatch)
     CHUNK_FAULTS[fault](out)
-    with caplog.at_level(logging.WARNING, logger="sim.sweep"):
+    with caplog.at_level(logging.WARNING, logger="sim.engine.ensemble"):
         result = resume(out, inputs["model"])
     assert result.chunks_run == 1 and result.chunks_skipped == RUNS // CHUNK - 1
     warned = [r.getMessage() for r in caplog.records if "evaluating the chunk again" in r.getMessage()]
@@ -172,7 +173,7 @@ def test_damaged_design_is_drawn_again_from_the_seed(fault, inputs, reference, t
         frame.to_parquet(design, index=False)
     else:
         design.unlink()
-    with caplog.at_level(logging.WARNING, logger="sim.sweep"):
+    with caplog.at_level(logging.WARNING, logger="sim.engine.ensemble"):
         result = resume(out, inputs["model"])
     if fault != "missing":
         assert any("design.parquet" in r.getMessage() and "drawn again" in r.getMessage() for r in caplog.records)
@@ -192,8 +193,8 @@ def test_design_that_cannot_be_redrawn_is_refused(inputs, tmp_path, monkeypatch)
 
 
 def test_values_outside_the_bounds_never_run():
-    from sim.chunkstore import check_design
-    from sim.sampling import Factor
+    from sim.engine.chunkstore import check_design
+    from sim.engine.sampling import Factor
 
     factors = [Factor("a", lower=1.5, upper=4.0), Factor("g", values=(1.0, 2.0))]
     good = pd.DataFrame({"run_id": [0, 1], "a": [1.5, 4.0], "g": [2.0, 1.0]})
@@ -428,7 +429,7 @@ def test_signal_at_a_random_point_then_resume(name, workers, inputs, signal_refe
 
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
 def test_sigterm_stops_a_sensitivity_study_which_then_resumes(tmp_path):
-    from sim.sensitivity import run_sensitivity
+    from sim.analysis.sensitivity import run_sensitivity
 
     data = REPO / "tests" / "data" / "sensitivity"
     options = ["--n", "1024", "--no-second-order", "--chunk-size", "256", "--workers", "1", "--model",

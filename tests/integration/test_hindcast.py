@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.hindcast import compare, format_hindcast, hindcast, model_figures, target_progress, write_hindcast
-from sim.targets import load_targets
+from sim.analysis.hindcast import compare, format_hindcast, hindcast, model_figures, target_progress, write_hindcast
+from sim.plan.targets import load_targets
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "calibration"
 TOY = DATA / "growth_toy.mdl"
@@ -112,7 +112,7 @@ def test_hindcast_folder_and_report_section(toy, tmp_path):
     from click.testing import CliRunner
 
     from sim.cli import cli
-    from sim.report import build_report, folder_kind
+    from sim.present.report import build_report, folder_kind
 
     folder, _, _ = toy
     out = CliRunner().invoke(cli, ["hindcast", str(ACTUAL), "--model", str(TOY), "--history",

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibrate import calibrate, format_result, write_calibration
-from sim.history import HistoryRunner, load_spec, model_values
-from sim.identification import fisher, strong_correlations
+from sim.analysis.calibrate import calibrate, format_result, write_calibration
+from sim.plan.history import HistoryRunner, load_spec, model_values
+from sim.analysis.identification import fisher, strong_correlations
 
 TOY = Path(__file__).resolve().parent.parent / "data" / "calibration" / "growth_toy.mdl"
 SPEC = """schema_version = 1
@@ -124,7 +124,7 @@ def test_result_folder_holds_correlation_and_unidentified(noisy, tmp_path):
 
 def test_report_renders_the_calibration_section(noisy, tmp_path):
     """The report's calibration section: data points against fitted quantities, statuses, Theil statistics."""
-    from sim.report import build_report, folder_kind
+    from sim.present.report import build_report, folder_kind
 
     _, result = noisy
     folder = write_calibration(result, tmp_path, command=["test"])

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from conftest import MODEL_FILE, SCENARIOS
-from sim.loop_results import default_variables, read_loops, run_loops
-from sim.plots import slug
+from sim.analysis.loop_results import default_variables, read_loops, run_loops
+from sim.present.plots import slug
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -54,7 +54,7 @@ def test_the_target_variables_are_explained_with_a_plot_and_a_loop_diagram(plan_
 
 
 def test_the_report_gains_a_why_section_from_the_loops_folder(plan_loops, tmp_path):
-    from sim.report import build_report, write_report
+    from sim.present.report import build_report, write_report
 
     page = write_report(build_report([plan_loops["folder"]], model_path=MODEL_FILE), tmp_path / "r.html")
     html = page.read_text(encoding="utf-8")

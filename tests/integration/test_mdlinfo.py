@@ -1,4 +1,4 @@
-"""The one parse (sim.mdlinfo) gives what PySD's translation gives: names, units, ranges, types, comments
+"""The one parse (sim.model.mdlinfo) gives what PySD's translation gives: names, units, ranges, types, comments
 and time settings, with no PySD translation on the way to a run."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import MODEL_FILE
-from sim.model import load_model
+from sim.model.loader import load_model
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 MODELS = [MODEL_FILE, DATA / "toy.mdl", DATA / "compiler_functions.mdl", DATA / "compiler_dynamics.mdl",
@@ -66,8 +66,8 @@ def test_loading_a_model_translates_nothing_with_pysd(tmp_path):
     compiled model only, and a second process (warm cache) does not even import PySD."""
     code = (
         "import sys\n"
-        "from sim.model import load_model\n"
-        "from sim.run import run_scenario\n"
+        "from sim.model.loader import load_model\n"
+        "from sim.engine.run import run_scenario\n"
         f"m = load_model({str(DATA / 'toy.mdl')!r})\n"
         "m.catalogue, m.settings, m.outputs\n"
         "run_scenario(m)\n"

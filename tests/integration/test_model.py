@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from conftest import BASE_YEAR_TOLERANCE, MODEL_FILE, SCENARIOS, TIME_STEP_TOLERANCE
-from sim.run import run_spec, simulate, simulate_pysd
-from sim.scenario import load_scenario
+from sim.engine.run import run_spec, simulate, simulate_pysd
+from sim.specs.scenario import load_scenario
 
 # The plan's 2020 figures (docs/plan.md §1), typed here from the plan, not from the model.
 PLAN_2020 = {

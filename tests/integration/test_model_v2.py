@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from conftest import MODEL_FILE
-from sim.checks import load_checks
-from sim.history import with_settings
-from sim.plausibility import load_analogues
-from sim.run import run_spec, simulate
-from sim.scenario import Scenario
-from sim.structure import check_lever_box, check_ranges
-from sim.targets import load_targets
+from sim.analysis.checks import load_checks
+from sim.model.compiler import with_settings
+from sim.analysis.plausibility import load_analogues
+from sim.engine.run import run_spec, simulate
+from sim.specs.levers import Scenario
+from sim.analysis.structure import check_lever_box, check_ranges
+from sim.plan.targets import load_targets
 
 #: The plan's targets' thresholds and ids must not appear in the derivation of a model constant.
 TARGET_ID = re.compile(r"\bT(?:[1-9]|1[0-9]|2[01])[A-Z]?\b")
@@ -58,7 +58,7 @@ def _run(model, levers=None, final_time=2035):
 def test_policy_acts_for_five_full_years_by_the_end_of_2025(model):
     """Time convention: model time t is mid-year t; the plan starts on 1 January 2021 = model 2020.5,
     so a lever moves nothing before 2020.5 and by model 2025.5 it has acted for five years."""
-    from sim.scenario import LeverValue
+    from sim.specs.levers import LeverValue
 
     consts = model.compiled.constants
     start = consts["Plan Period Start"] - consts["Year Start Offset"]
@@ -77,7 +77,7 @@ def test_mid_year_reading_is_the_annual_mean(model):
     """A value saved at year t stands for year t: the mid-year rate is within 1 % of the mean over
     [t - 0.5, t + 0.5) for the headline flows of the plan run (g^2/24 for smooth growth)."""
     from conftest import SCENARIOS
-    from sim.scenario import load_scenario
+    from sim.specs.scenario import load_scenario
 
     spec = run_spec(model, load_scenario(SCENARIOS / "plan.toml", model), final_time=2026)
     cols = ["GDP", "Above Scale Industrial Output", "Fixed Asset Investment", "Retail Sales"]
@@ -137,7 +137,7 @@ def test_investment_never_exceeds_its_sources(model):
 
 def test_outside_capital_comes_from_a_finite_pool(model):
     """Promotion effort at its maximum cannot bring more than the regional pool; doubling the aim less than doubles the inflow."""
-    from sim.scenario import LeverValue
+    from sim.specs.levers import LeverValue
 
     base = _run(model, {"Outside Capital Target": LeverValue.constant(30)}, final_time=2025)
     high = _run(model, {"Outside Capital Target": LeverValue.constant(60)}, final_time=2025)
@@ -148,7 +148,7 @@ def test_outside_capital_comes_from_a_finite_pool(model):
 def test_list_and_outside_capital_do_not_add_up(model):
     """Outside capital finances projects, it is not extra investment: with no projects asked for
     (realisation 0), more outside capital adds no investment once the reform has taken effect."""
-    from sim.scenario import LeverValue
+    from sim.specs.levers import LeverValue
 
     none = {"Realisation Improvement": LeverValue.constant(0.5)}
     low = _run(model, {**none, "Outside Capital Target": LeverValue.constant(20.4)}, final_time=2030)
@@ -176,7 +176,7 @@ def test_gold_park_counts_only_net_output(model, baseline):
 
 def test_park_capacity_is_renewed_not_lost(model):
     """Point 10: once built, park capacity is renewed by upkeep investment, so it does not decline after 2030."""
-    from sim.scenario import LeverValue
+    from sim.specs.levers import LeverValue
 
     r = _run(model, {"Park Investment Realisation": LeverValue.constant(1)}, final_time=2035)
     cap = r["Total Park Output"] / r["Industrial Demand in Effect"]
@@ -229,9 +229,9 @@ def test_pensions_return_the_income_ageing_takes(model, baseline):
 def test_backcast_reproduces_income_growth_2016_2020():
     """Issue #11 'done when': from the stored 2015 state (model/data/calibration.csv) the history run's urban
     income grows at the recorded +5 %/yr over 2016-2020 (plan Ch.1 Sec.1: 31,500 yuan after +5 %/yr), within 1 point."""
-    from sim.calibrate import read_calibration_rows
-    from sim.history import HistoryRunner, load_spec
-    from sim.model import read_calibration
+    from sim.analysis.calibrate import read_calibration_rows
+    from sim.plan.history import HistoryRunner, load_spec
+    from sim.model.loader import read_calibration
 
     rows = read_calibration_rows(MODEL_FILE)
     spec = load_spec(MODEL_FILE.parent.parent / rows["spec"].iloc[0], MODEL_FILE)

@@ -15,11 +15,11 @@ import json
 
 import pytest
 
-from sim.consistency import check_consistency, format_consistency
-from sim.model import load_model
-from sim.reach import format_reach, reach, write_reach
-from sim.report import ResultFolder, short_answer as report_answer
-from sim.targets import load_targets
+from sim.analysis.consistency import check_consistency, format_consistency
+from sim.model.loader import load_model
+from sim.analysis.reach import format_reach, reach, write_reach
+from sim.present.report import ResultFolder, short_answer as report_answer
+from sim.plan.targets import load_targets
 from test_reach import TOY, write_toy_base, write_toy_targets
 
 #: R1's growth at the smallest change: exactly the threshold, 95 from 10 in five years.

@@ -10,7 +10,7 @@ constant over the run,
 In range units (x1 = 10·u1, x2 = 20·u2) a level K needs 30·u1 + 20·u2 >=
 (K - 15)/4: the smallest change from u0 = (0.1, 0.1) is the projection of u0 on
 that line. On the real model: reach T5 from the baseline, run the written
-scenario through sim.run.run_scenario, and malformed input exits 2 writing
+scenario through sim.engine.run.run_scenario, and malformed input exits 2 writing
 nothing.
 """
 
@@ -24,18 +24,12 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SCENARIOS
-from sim.model import load_model
-from sim.reach import (
-    REFERENCE_TOLERANCE,
-    load_lever_references,
-    reach,
-    reference_position,
-    write_reach,
-    write_reach_scenario,
-)
-from sim.run import run_scenario
-from sim.scenario import load_scenario, validate_files
-from sim.targets import evaluate, load_targets
+from sim.model.loader import load_model
+from sim.analysis.reach import reach, write_reach, write_reach_scenario
+from sim.plan.lever_references import REFERENCE_TOLERANCE, load_lever_references, reference_position
+from sim.engine.run import run_scenario
+from sim.specs.scenario import load_scenario, validate_files
+from sim.plan.targets import evaluate, load_targets
 
 TOY = REPO / "tests" / "data" / "reach_toy.mdl"
 
@@ -203,7 +197,7 @@ def test_every_lever_has_references(model):
 
 
 def test_reference_position():
-    from sim.reach import LeverReference
+    from sim.plan.lever_references import LeverReference
 
     ref = LeverReference("x", "y", 20.4, 20.4)
     span = 60.0

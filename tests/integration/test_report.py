@@ -69,10 +69,10 @@ target = "T7"
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory, model):
-    from sim.consistency import check_consistency, write_consistency
-    from sim.reach import reach, write_reach
-    from sim.run import run_scenarios
-    from sim.sweep import run_sweep
+    from sim.analysis.consistency import check_consistency, write_consistency
+    from sim.analysis.reach import reach, write_reach
+    from sim.engine.run import run_scenarios
+    from sim.engine.sweep import run_sweep
 
     root = tmp_path_factory.mktemp("report")
     out = {"root": root}
@@ -87,12 +87,13 @@ def folders(tmp_path_factory, model):
     result = check_consistency(model, LEVERS, target_ids=["T1", "T3", "T7", "T8", "T14"], samples=64, starts=1)
     out["consistency"] = write_consistency(result, root / "consistency", ["shuangta", "consistency"])
     if PRIM:
-        from sim.discovery import discover, write_discovery
+        from sim.analysis.discovery import discover
+        from sim.analysis.discovery_output import write_discovery
 
         result = discover(out["sweep"], ["T1", "T7"], model=model)
         out["discovery"] = write_discovery(result, root / "discovery" / "small_T1_T7", ["shuangta", "discover"])
     try:
-        from sim.sensitivity import run_sensitivity
+        from sim.analysis.sensitivity import run_sensitivity
     except ImportError:  # pragma: no cover - the sensitivity module is optional for the report
         out["sensitivity"] = None
     else:
@@ -110,7 +111,7 @@ def all_folders(f: dict) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def english(folders, tmp_path_factory):
-    from sim.report import build_report, write_report
+    from sim.present.report import build_report, write_report
 
     report = build_report(all_folders(folders), lang="en")
     path = write_report(report, tmp_path_factory.mktemp("page") / "report.html")
@@ -236,9 +237,9 @@ def test_english_page_is_valid_and_self_contained(english):
 
 
 def test_english_page_numbers_come_from_the_folders(folders, english):
-    from sim.results import read_targets_csv
-    from sim.sweep import read_sweep
-    from sim.targets import format_number
+    from sim.engine.results import read_targets_csv
+    from sim.engine.sweep_folder import read_sweep
+    from sim.plan.targets import format_number
 
     report, path = english
     page = Page(path.read_text(encoding="utf-8"))
@@ -280,7 +281,7 @@ def test_english_page_numbers_come_from_the_folders(folders, english):
     line = plain.split("Cannot be met even alone: ", 1)[1].split(". ", 1)[0]
     assert re.findall(r"(T\d+[A-Z]?) \(", line) == d["unreachable_alone"]
     matrix = pd.read_csv(folders["consistency"] / "matrix.csv")
-    from sim.targets import format_number, load_targets
+    from sim.plan.targets import format_number, load_targets
 
     by_id = {t.id: t for t in load_targets()}
     for tid in d["unreachable_alone"]:  # the best value alone, against the threshold
@@ -300,7 +301,7 @@ def test_english_page_numbers_come_from_the_folders(folders, english):
 
 
 def test_assumptions_list_every_lever_and_target(english, model):
-    from sim.targets import load_targets
+    from sim.plan.targets import load_targets
 
     _, path = english
     page = Page(path.read_text(encoding="utf-8"))
@@ -318,7 +319,8 @@ def test_assumptions_list_every_lever_and_target(english, model):
 
 
 def test_chinese_page_without_a_cjk_font(folders, tmp_path):
-    from sim.report import TEXT, build_report, write_report
+    from sim.present.report import build_report, write_report
+    from sim.present.report_text import TEXT
 
     report = build_report(all_folders(folders), lang="zh", font=None)
     text = write_report(report, tmp_path / "zh.html").read_text(encoding="utf-8")
@@ -339,8 +341,9 @@ def test_chinese_page_without_a_cjk_font(folders, tmp_path):
 
 
 def test_chinese_page_with_a_cjk_font(folders, tmp_path):
-    from sim.fonts import covers, find_cjk_font, packaged_font
-    from sim.report import TEXT, build_report, write_report
+    from sim.present.fonts import covers, find_cjk_font, packaged_font
+    from sim.present.report import build_report, write_report
+    from sim.present.report_text import TEXT
 
     font = find_cjk_font()
     assert font is not None and font == packaged_font()  # a dependency ships it: no system font needed
@@ -357,12 +360,12 @@ def test_chinese_page_with_a_cjk_font(folders, tmp_path):
 def test_a_latin_font_is_not_taken_for_a_cjk_font():
     from matplotlib import font_manager
 
-    from sim.fonts import covers
+    from sim.present.fonts import covers
 
     dejavu = font_manager.findfont("DejaVu Sans", fallback_to_default=False)
     assert not covers(dejavu)
     with pytest.raises(InputError, match="no Chinese glyphs"):
-        from sim.report import build_report
+        from sim.present.report import build_report
 
         build_report([], lang="zh", font=dejavu)
 
@@ -371,7 +374,7 @@ def test_a_latin_font_is_not_taken_for_a_cjk_font():
 
 
 def test_collect_folders(folders, tmp_path):
-    from sim.report import collect_folders
+    from sim.present.report import collect_folders
 
     found = collect_folders([folders["root"]])
     kinds = sorted({f.kind for f in found})
@@ -390,7 +393,7 @@ def test_collect_folders(folders, tmp_path):
 
 
 def test_text_is_escaped(folders, tmp_path):
-    from sim.report import build_report
+    from sim.present.report import build_report
 
     odd = tmp_path / 'x<b>&"y'
     shutil.copytree(folders["runs"][1], odd)
@@ -472,7 +475,7 @@ def test_page_renders_in_chromium(english, tmp_path):
 
 @pytest.fixture(scope="module")
 def chinese(folders, tmp_path_factory):
-    from sim.report import build_report, write_report
+    from sim.present.report import build_report, write_report
 
     report = build_report(all_folders(folders), lang="zh")
     return report, write_report(report, tmp_path_factory.mktemp("zh") / "zh.html")
@@ -486,7 +489,7 @@ def embedded_css(text: str) -> str:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_page_embeds_every_chinese_glyph_it_uses(lang, chinese, english):
-    from sim.fonts import EMBEDDED_FAMILY, embedded_glyphs
+    from sim.present.fonts import EMBEDDED_FAMILY, embedded_glyphs
 
     _, path = chinese if lang == "zh" else english
     text = path.read_text(encoding="utf-8")
@@ -503,7 +506,7 @@ def test_charts_use_a_simplified_chinese_face_of_normal_weight():
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
 
-    from sim.fonts import chart_family, packaged_font
+    from sim.present.fonts import chart_family, packaged_font
 
     font = packaged_font()
     face = FT2Font(str(font))
@@ -545,7 +548,7 @@ def test_chinese_page_renders_its_own_glyphs_in_chromium(chinese, tmp_path):
 
 
 def test_heat_values_divide_mu_star_by_each_metric_largest():
-    from sim.plots import heat_values
+    from sim.present.plots_sensitivity import heat_values
 
     table = pd.DataFrame({"T1": [2.0, 8.0, 4.0], "T7": [300.0, 100.0, 0.0], "flat": [0.0, 0.0, 0.0]},
                          index=["a", "b", "c"])
@@ -556,8 +559,9 @@ def test_heat_values_divide_mu_star_by_each_metric_largest():
 
 
 def test_report_mu_star_heat_map_is_relative_per_metric(model, tmp_path, monkeypatch):
-    from sim.report import TEXT, _Page, build_report
-    from sim.sensitivity import run_sensitivity
+    from sim.present.report import _Page, build_report
+    from sim.present.report_text import TEXT
+    from sim.analysis.sensitivity import run_sensitivity
 
     spec = tmp_path / "morris_small.toml"
     spec.write_text(SENSITIVITY.replace('name = "report_small"', 'name = "morris_small"')
@@ -588,7 +592,7 @@ def test_report_mu_star_heat_map_is_relative_per_metric(model, tmp_path, monkeyp
 
 
 def test_terms_are_explained_once_where_they_first_appear(english, chinese):
-    from sim.report import TERMS
+    from sim.present.report_text import TERMS
 
     for lang, (_, path) in (("en", english), ("zh", chinese)):
         plain = Page(path.read_text(encoding="utf-8")).plain

@@ -20,18 +20,12 @@ import pytest
 
 from conftest import REPO
 from sim.errors import InputError
-from sim.identity import numbers_identity
-from sim.model import load_model
-from sim.scenario import load_scenario
-from sim.sensitivity import (
-    CONF_THRESHOLD,
-    is_sensitivity_folder,
-    load_study,
-    read_sensitivity,
-    run_sensitivity,
-    salib_problem,
-    study_design,
-)
+from sim.engine.identity import numbers_identity
+from sim.model.loader import load_model
+from sim.specs.scenario import load_scenario
+from sim.analysis.indices import CONF_THRESHOLD, salib_problem, study_design
+from sim.analysis.sensitivity import is_sensitivity_folder, read_sensitivity, run_sensitivity
+from sim.specs.study import load_study
 
 DATA = REPO / "tests" / "data" / "sensitivity"
 SPEC = DATA / "ishigami.toml"
@@ -120,7 +114,7 @@ def test_indices_are_salibs_own(sobol):
 
     values = pd.read_parquet(sobol.folder / "metric_values.parquet")
     study = load_study(SPEC, _model(), time_resolved=True)
-    si = sobol_analyze.analyze(study.problem(), values["Y 2025"].to_numpy(), calc_second_order=True,
+    si = sobol_analyze.analyze(salib_problem(study.factors)[0], values["Y 2025"].to_numpy(), calc_second_order=True,
                                num_resamples=100, conf_level=0.95, seed=np.random.default_rng(20210314))
     rows = main_rows(sobol.indices, "Y 2025")
     for key in ("S1", "S1_conf", "ST", "ST_conf"):
@@ -239,7 +233,7 @@ def test_design_follows_the_sweep_distributions(tmp_path):
 
 
 def test_resume_after_an_interruption_gives_the_same_study(tmp_path, monkeypatch):
-    import sim.sweep as sw
+    import sim.engine.ensemble as sw
 
     options = {"model_path": MODEL, "workers": 1, "n": 256, "second_order": False, "chunk_size": 500}
     whole = run_sensitivity(SPEC, tmp_path / "whole", **options)
@@ -309,7 +303,7 @@ _MODEL = {}
 
 
 def _model():
-    from sim.model import load_model
+    from sim.model.loader import load_model
 
     if "m" not in _MODEL:
         _MODEL["m"] = load_model(MODEL)

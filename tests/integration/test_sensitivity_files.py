@@ -6,7 +6,7 @@ import pytest
 
 from conftest import REPO, assert_problems_match, assert_refused_without_writing
 from sim.errors import ScenarioError
-from sim.sensitivity import design_runs, load_study, read_sensitivity_file
+from sim.specs.study import design_runs, load_study, read_sensitivity_file
 
 DATA = REPO / "tests" / "data" / "sensitivity"
 BAD = DATA / "bad"
@@ -53,7 +53,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def ishigami():
-    from sim.model import load_model
+    from sim.model.loader import load_model
 
     return load_model(ISHIGAMI_MODEL)
 

@@ -1,7 +1,7 @@
 """Sweeps end to end: a grid equals the single runs, failing runs are recorded, the CLI writes and plots.
 
-The references for every run are :func:`sim.run.run_scenario` (what
-``shuangta run`` does) and PySD itself (:func:`sim.run.simulate_pysd`); the
+The references for every run are :func:`sim.engine.run.run_scenario` (what
+``shuangta run`` does) and PySD itself (:func:`sim.engine.run.simulate_pysd`); the
 sweep evaluates the members together with the compiled ensemble runner.
 """
 
@@ -17,10 +17,12 @@ import pytest
 
 from conftest import REPO
 from sim.errors import InputError
-from sim.run import run_scenario, run_spec, simulate_pysd
-from sim.scenario import LeverValue, Scenario
-from sim.sweep import load_sweep, run_sweep, target_quantities
-from sim.targets import evaluate, load_targets
+from sim.engine.run import run_scenario, run_spec, simulate_pysd
+from sim.specs.levers import LeverValue, Scenario
+from sim.engine.chunks import target_quantities
+from sim.engine.sweep import run_sweep
+from sim.specs.sweep import load_sweep
+from sim.plan.targets import evaluate, load_targets
 
 GOOD = REPO / "tests" / "data" / "sweeps" / "good"
 #: Sweep (compiled model) against single PySD runs: relative, on every kept value and target quantity.
@@ -73,7 +75,7 @@ def test_grid_sweep_equals_single_runs(tmp_path, model):
 
 
 def test_target_quantities_follow_evaluate_on_edge_cases():
-    """Vectorised targets agree with sim.targets.evaluate, including undefined growth and interpolation."""
+    """Vectorised targets agree with sim.plan.targets.evaluate, including undefined growth and interpolation."""
     targets = [t for t in load_targets() if t.id in ("T1", "T6", "T8", "T13")]
     times = np.arange(2020.0, 2027.0)
     rng = np.random.default_rng(1)
@@ -88,12 +90,13 @@ def test_target_quantities_follow_evaluate_on_edge_cases():
 
 
 def test_failing_runs_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
-    import sim.sweep as sw
+    import sim.engine.chunks as chunks
+    import sim.engine.executors as executors
 
     spec = GOOD / "lhs_small.toml"
     reference = read_folder(run_sweep(spec, tmp_path / "ref", workers=1, chunk_size=10).folder)
 
-    real_simulate, real_chunk = sw._simulate, sw.evaluate_chunk
+    real_simulate, real_chunk = chunks._simulate, executors.evaluate_chunk
 
     def flaky_simulate(cm, job, rows):
         ids = list(job.start + rows)
@@ -109,8 +112,8 @@ def test_failing_runs_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
             raise RuntimeError("injected chunk failure")
         return real_chunk(job)
 
-    monkeypatch.setattr(sw, "_simulate", flaky_simulate)
-    monkeypatch.setattr(sw, "evaluate_chunk", flaky_chunk)
+    monkeypatch.setattr(chunks, "_simulate", flaky_simulate)
+    monkeypatch.setattr(executors, "evaluate_chunk", flaky_chunk)
     result = run_sweep(spec, tmp_path / "flaky", workers=1, chunk_size=10)
     assert result.runs == 60 and result.failed == 12
     frames = read_folder(result.folder)
@@ -165,7 +168,7 @@ def test_refusals_before_anything_is_written(tmp_path):
 
 
 def test_interrupted_while_consolidating_then_resumed(tmp_path, monkeypatch):
-    import sim.sweep as sw
+    import sim.engine.ensemble as sw
 
     spec = GOOD / "lhs_small.toml"
     real = sw._consolidate

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from sim.sweep import run_sweep
+from sim.engine.sweep import run_sweep
 
 distributed = pytest.importorskip("distributed")
 

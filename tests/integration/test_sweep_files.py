@@ -6,7 +6,7 @@ import pytest
 
 from conftest import REPO, assert_problems_match, assert_refused_without_writing
 from sim.errors import ScenarioError
-from sim.sweep import load_sweep, read_sweep_file
+from sim.specs.sweep import load_sweep, read_sweep_file
 
 BAD = REPO / "tests" / "data" / "sweeps" / "bad"
 GOOD = REPO / "tests" / "data" / "sweeps" / "good"

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import REPO
 from sim.errors import InputError
-from sim.sweep import run_sweep
+from sim.engine.sweep import run_sweep
 
 GOOD = REPO / "tests" / "data" / "sweeps" / "good"
 CHUNK = 25

@@ -1,4 +1,4 @@
-"""Designs of sweeps (sim.sampling): stratification, reproducibility, and each distribution's shape.
+"""Designs of sweeps (sim.engine.sampling): stratification, reproducibility, and each distribution's shape.
 
 Expectations come from the definitions: a Latin hypercube has one point in
 each of the n equal strata of every factor; a scrambled Sobol' sequence of
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.sampling import Factor, design, grid_design, sample_design, unit_sample
+from sim.engine.sampling import Factor, design, grid_design, sample_design, unit_sample
 
 #: Sampling error allowed for moments of 20,000 Latin-hypercube points (far above the actual error).
 MOMENT_TOLERANCE = 2e-3

@@ -48,13 +48,13 @@ print(json.dumps(out))
 
 
 def test_functions_named_like_their_module_stay_functions(tmp_path):
-    # importing sim.consistency imports the module sim.reach first; sim.reach must still be the function
+    # importing sim.analysis.consistency imports the module sim.analysis.reach first; sim.reach must still be the function
     code = """
-import sim, sim.consistency, sim.calibrate
-from sim.reach import LeverSearch
+import sim, sim.analysis.consistency, sim.analysis.calibrate
+from sim.analysis.search import LeverSearch
 print(callable(sim.reach), type(sim.reach).__name__, sim.reach.__module__, sim.calibrate.__module__)
 """
-    assert _python(code, tmp_path).split() == ["True", "function", "sim.reach", "sim.calibrate"]
+    assert _python(code, tmp_path).split() == ["True", "function", "sim.analysis.reach", "sim.analysis.calibrate"]
 
 
 def test_unknown_name_is_an_attribute_error():

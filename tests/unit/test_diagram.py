@@ -1,12 +1,12 @@
-"""Sectors and labels of the diagrams (sim.diagram) on the toy model."""
+"""Sectors and labels of the diagrams (sim.present.diagram) on the toy model."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sim.compiler import compile_model
-from sim.diagram import draw, label_font, read_sectors
-from sim.loops import analyse, make_loop
+from sim.model.compiler import compile_model
+from sim.present.diagram import draw, label_font, read_sectors
+from sim.analysis.loops import analyse, make_loop
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -19,9 +19,9 @@ def test_sectors_are_the_groups_of_the_mdl_with_the_chinese_terms_of_the_comment
 
 
 def test_without_a_cjk_font_labels_stay_english_with_a_note(monkeypatch):
-    import sim.fonts
+    import sim.present.fonts
 
-    monkeypatch.setattr(sim.fonts, "find_cjk_font", lambda: None)
+    monkeypatch.setattr(sim.present.fonts, "find_cjk_font", lambda: None)
     family, note = label_font()
     assert family is None and "English" in note
     a = analyse(compile_model(DATA / "toy.mdl"))

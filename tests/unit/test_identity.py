@@ -7,8 +7,8 @@ import shutil
 from types import SimpleNamespace
 
 from conftest import SCENARIOS
-from sim.identity import COMPONENTS, changed_components, describe_changes, numbers_identity, targets_sha256
-from sim.targets import DEFAULT_TARGETS, load_targets
+from sim.engine.identity import COMPONENTS, changed_components, describe_changes, numbers_identity, targets_sha256
+from sim.plan.targets import DEFAULT_TARGETS, load_targets
 
 BASE = {"levers": {"Realisation Improvement": 1.2}}
 
@@ -47,8 +47,8 @@ def test_only_what_decides_the_numbers_counts(tmp_path):
 
 
 def test_run_manifest_records_the_identity(model, tmp_path):
-    from sim.run import run_scenarios
-    from sim.scenario import load_scenario
+    from sim.engine.run import run_scenarios
+    from sim.specs.scenario import load_scenario
 
     result = run_scenarios([SCENARIOS / "plan.toml"], out=tmp_path, model_path=model.path)[0]
     manifest = json.loads((result.folder / "manifest.json").read_text(encoding="utf-8"))

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.compiler import compile_model
+from sim.model.compiler import compile_model
 from sim.errors import InputError
-from sim.loop_table import check_table, parse_path, parse_table, read_table, visits_in_order
-from sim.loops import analyse, make_loop
+from sim.analysis.loop_table import check_table, parse_path, parse_table, read_table, visits_in_order
+from sim.analysis.loops import analyse, make_loop
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

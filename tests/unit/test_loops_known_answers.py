@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.compiler import compile_model
-from sim.loops import analyse, enumerate_loops, make_loop, phases, strongest_loops
-from sim.ltm import causal_graph
+from sim.model.compiler import compile_model
+from sim.analysis.loops import analyse, enumerate_loops, make_loop, phases, strongest_loops
+from sim.analysis.ltm import causal_graph
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

@@ -1,4 +1,4 @@
-"""Plausibility classes (sim/plausibility.py) and the analogue data file (sim/data/analogues.toml).
+"""Plausibility classes (sim/analysis/plausibility.py) and the analogue data file (sim/data/analogues.toml).
 
 The classification tests build trajectories by hand from bounds chosen here,
 so they do not depend on the shipped figures or on the district model: a
@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from sim.errors import InputError
-from sim.history import load_history
-from sim.plausibility import (
+from sim.plan.history import load_history
+from sim.analysis.plausibility import (
     ANALOGUES_FILE,
     CLASSES,
     Bound,
@@ -30,8 +30,8 @@ from sim.plausibility import (
     load_analogues,
     unreachable,
 )
-from sim.reach import LeverReference
-from sim.targets import load_targets
+from sim.plan.lever_references import LeverReference
+from sim.plan.targets import load_targets
 
 TARGETS = load_targets()
 BY_ID = {t.id: t for t in TARGETS}

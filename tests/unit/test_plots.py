@@ -12,9 +12,10 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.errors import InputError
-from sim.plots import KEY_VARIABLES, plot_runs, slug
-from sim.results import build_manifest, finish_manifest, run_files, write_run
-from sim.targets import evaluate, load_targets
+from sim.present.plots import plot_runs, slug
+from sim.present.style import KEY_VARIABLES
+from sim.engine.results import build_manifest, finish_manifest, run_files, write_run
+from sim.plan.targets import evaluate, load_targets
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 YEARS = np.arange(2020, 2031, dtype=float)
@@ -119,8 +120,8 @@ def test_plot_command_needs_a_folder():
 
 
 def test_units_come_from_the_argument_then_the_manifest_then_the_table(tmp_path):
-    from sim.plots import _unit
-    from sim.results import read_run
+    from sim.present.plots import unit_of as _unit
+    from sim.engine.results import read_run
 
     frame = pd.DataFrame({"GDP": [1.0, 2.0]}, index=pd.Index([2020.0, 2021.0], name="time"))
     run = read_run(write_run(tmp_path / "r", run_files(frame), {"extra": {"units": {"GDP": "Yi/Year"}}}))
@@ -133,7 +134,7 @@ def test_units_come_from_the_argument_then_the_manifest_then_the_table(tmp_path)
 
 
 def test_verdict_grid_rows_show_thresholds():
-    from sim.plots import _threshold_text
+    from sim.present.plots import _threshold_text
 
     assert _threshold_text({"target": 165.0, "comparison": ">=", "kind": "level", "year": 2025}) == "  [≥ 165.00 in 2025]"
     assert _threshold_text({"target": 0.15, "comparison": ">=", "kind": "growth", "year": 2025.0}) == "  [≥ 15.00 %/yr in 2025]"
@@ -143,8 +144,8 @@ def test_verdict_grid_rows_show_thresholds():
 def test_verdict_grid_png_labels_carry_the_threshold(tmp_path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from sim.plots import _verdict_figure
-    from sim.results import read_run
+    from sim.present.plots import _verdict_figure
+    from sim.engine.results import read_run
 
     run = read_run(synthetic_run(tmp_path / "a", 0.05))
     fig = _verdict_figure(run.targets, [run], ["a"])
@@ -159,7 +160,7 @@ def _overlaps(a, b) -> bool:
 
 
 def test_spread_labels_never_overlap():
-    from sim.plots import LABEL_OFFSET, spread_labels
+    from sim.present.plots_sensitivity import LABEL_OFFSET, spread_labels
 
     rng = np.random.default_rng(3)
     anchors = [(float(x), float(y)) for x, y in rng.uniform(0, 40, size=(25, 2))]  # a tight cluster
@@ -175,7 +176,7 @@ def test_spread_labels_never_overlap():
 def test_morris_labels_do_not_overlap_when_drawn():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from sim.plots import _morris_figure
+    from sim.present.plots_sensitivity import _morris_figure
 
     factors = [f"Factor number {k}" for k in range(12)]
     mu = np.array([1.0, 1.01, 1.02, 1.0, 0.99, 1.03, 0.5, 0.51, 0.52, 2.0, 2.01, 0.1])

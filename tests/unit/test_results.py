@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import results
+from sim.engine import results
 from sim.errors import InputError, SimError
-from sim.results import (
+from sim.engine.results import (
     MANIFEST,
     TARGETS,
     TIMESERIES,
@@ -27,7 +27,7 @@ from sim.results import (
     run_files,
     write_run,
 )
-from sim.targets import evaluate, load_targets
+from sim.plan.targets import evaluate, load_targets
 
 
 def timeseries() -> pd.DataFrame:
@@ -245,7 +245,7 @@ def test_json_files_are_strict_json_with_null_for_missing_values(tmp_path):
 
     import numpy as np
 
-    from sim.results import to_json, write_run
+    from sim.engine.results import to_json, write_run
 
     manifest = {"gap": float("nan"), "best": np.float64("inf"), "values": np.array([1.5, np.nan]),
                 "nested": {"n": np.int64(3), "x": [math.nan, 2.0]}, "ok": True}

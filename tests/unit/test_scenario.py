@@ -14,9 +14,13 @@ import numpy as np
 import pytest
 import tomli_w
 
-from sim import scenario as sc
+from sim.specs import scenario as sc
 from sim.errors import InputError, ScenarioError
-from sim.scenario import LeverValue, RunSettings, load_scenario, scenario_json_schema
+from sim.specs import scenario_text
+from sim.specs.scenario import load_scenario
+from sim.specs.levers import LeverValue, RunSettings
+from sim.specs.scenario_text import scenario_json_schema
+from sim.specs.validation import show_number
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scenarios"
 GOOD = DATA / "good"
@@ -345,18 +349,18 @@ def test_committed_schema_copy_is_current():
     committed = REPO / "docs" / "scenario.schema.json"
     assert committed.is_file(), "run: shuangta schema --out docs/scenario.schema.json"
     assert json.loads(committed.read_text(encoding="utf-8")) == scenario_json_schema()
-    assert committed.read_text(encoding="utf-8") == sc.json_schema_text()
+    assert committed.read_text(encoding="utf-8") == scenario_text.json_schema_text()
 
 
 def test_write_json_schema_reports_an_unwritable_place(tmp_path):
     with pytest.raises(InputError, match="cannot write the schema"):
-        sc.write_json_schema(tmp_path / "no" / "such" / "folder" / "s.json")
-    out = sc.write_json_schema(tmp_path / "s.json")
+        scenario_text.write_json_schema(tmp_path / "no" / "such" / "folder" / "s.json")
+    out = scenario_text.write_json_schema(tmp_path / "s.json")
     assert json.loads(out.read_text(encoding="utf-8")) == scenario_json_schema()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
 
 
 def test_numbers_in_messages_are_written_as_people_write_them():
-    assert [sc._num(x) for x in (2000.0, 0.1, -3.0, math.nan, math.inf, 1e-7, 7)] == [
+    assert [show_number(x) for x in (2000.0, 0.1, -3.0, math.nan, math.inf, 1e-7, 7)] == [
         "2000", "0.1", "-3", "nan", "inf", "1e-07", "7"
     ]

@@ -15,10 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import scenario as sc
 from sim.errors import ScenarioError
-from sim.model import load_model
-from sim.scenario import LeverValue, check_scenario, diff_scenarios, lever_problems, load_scenario
+from sim.model.loader import load_model
+from sim.specs import scenario_text
+from sim.specs.scenario import check_scenario, lever_problems, load_scenario
+from sim.specs.levers import LeverValue
+from sim.specs.scenario_text import diff_scenarios
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GOOD = DATA / "scenarios" / "good"
@@ -218,11 +220,11 @@ def test_setting_a_lever_to_its_default_is_no_difference(model, tmp_path):
     a = write(tmp_path, "a.toml", HEAD + '[levers]\n"Investment Rate" = 0.3\n')
     assert diff_scenarios(a, GOOD / "minimal.toml", model) == []
     assert diff_scenarios(a, GOOD / "minimal.toml") == [("Investment Rate", 0.3, "unset")]
-    assert sc.diff_report(a, GOOD / "minimal.toml", model) == "no differences between t and minimal"
+    assert scenario_text.diff_report(a, GOOD / "minimal.toml", model) == "no differences between t and minimal"
 
 
 def test_diff_table_marks_defaults(model):
-    text = sc.diff_report(GOOD / "minimal.toml", GOOD / "middle.toml", model)
+    text = scenario_text.diff_report(GOOD / "minimal.toml", GOOD / "middle.toml", model)
     lines = text.splitlines()
     assert lines[0].split() == ["lever", "minimal", "middle"]
     assert lines[2].split() == ["Investment", "Rate", "0.3", "(default)", "0.4"]
@@ -233,19 +235,19 @@ def test_diff_table_marks_defaults(model):
 
 
 def test_lever_rows_and_formats(model):
-    rows = sc.lever_rows(model)
+    rows = scenario_text.lever_rows(model)
     assert [r["name"] for r in rows] == ["Investment Rate", "Key Project Investment", "Net Migration", "Project Realisation Rate"]
     assert "kind" not in rows[0]
     assert rows[1] == {
         "name": "Key Project Investment", "units": "Yi/Year", "lower": 0.0, "upper": 2000.0, "default": 400.0,
         "description": "Planned investment in key projects (重点项目投资).", "chinese": "重点项目投资", "source": "Plan ch. 6.",
     }
-    assert json.loads(sc.format_levers(rows, "json")) == rows
-    parsed = list(csv.DictReader(io.StringIO(sc.format_levers(rows, "csv"))))
+    assert json.loads(scenario_text.format_levers(rows, "json")) == rows
+    parsed = list(csv.DictReader(io.StringIO(scenario_text.format_levers(rows, "csv"))))
     assert parsed[2]["lower"] == "-20000.0" and parsed[2]["chinese"] == "净迁移人口"
-    everything = sc.lever_rows(model, include_uncertain=True)
+    everything = scenario_text.lever_rows(model, include_uncertain=True)
     assert {r["kind"] for r in everything} == {"lever", "uncertain"} and len(everything) == 6
-    table = sc.format_levers(everything, "table").splitlines()
+    table = scenario_text.format_levers(everything, "table").splitlines()
     assert table[0].split()[:5] == ["name", "kind", "units", "range", "default"]
     with pytest.raises(ValueError):
-        sc.format_levers(rows, "xml")
+        scenario_text.format_levers(rows, "xml")

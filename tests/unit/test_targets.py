@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.errors import InputError
-from sim.targets import (
+from sim.plan.targets import (
     COLUMNS,
     COMPARISONS,
     DEFAULT_TARGETS,
@@ -29,6 +29,7 @@ from sim.targets import (
     evaluate,
     format_targets,
     format_verdicts,
+    headline_ids,
     load_targets,
 )
 
@@ -197,6 +198,7 @@ def test_a_valid_minimal_file_loads(tmp_path):
         (("evaluable = true", "evaluable = true\ncolour = 1"), "unknown field 'colour'"),
         (('kind = "level"', 'kind = "growth_vs"'), "needs 'other_variable'"),
         (('kind = "level"', 'kind = "growth"\naggregate = "max"'), "aggregate applies to level"),
+        (("evaluable = true", 'evaluable = true\nheadline = "yes"'), "'headline' must be true or false"),
     ],
 )
 def test_bad_entries_name_the_file_and_the_target(tmp_path, change, message):
@@ -204,6 +206,14 @@ def test_bad_entries_name_the_file_and_the_target(tmp_path, change, message):
     with pytest.raises(InputError) as err:
         load_targets(path)
     assert str(path) in str(err.value) and "Z9" in str(err.value) and message in str(err.value)
+
+
+def test_headline_targets_are_flagged_in_the_file(tmp_path, targets):
+    # the report's two headline questions (docs/report.md): industrial output (T1) and income doubling (T7)
+    assert headline_ids(targets) == ("T1", "T7")
+    second = ENTRY.replace('id = "Z9"', 'id = "Z8"')
+    flagged = load_targets(write(tmp_path, ENTRY + second.replace("evaluable = true", "evaluable = true\nheadline = true")))
+    assert headline_ids(flagged) == ("Z8",) and [t.headline for t in flagged] == [False, True]
 
 
 def test_duplicate_ids_and_missing_file_are_refused(tmp_path):
@@ -391,7 +401,7 @@ def test_every_target_variable_is_a_model_variable(targets):
 
 def test_ensemble_evaluation_equals_one_run_at_a_time():
     """The vectorised verdicts used by sweeps and searches agree with evaluate() run by run."""
-    from sim.targets import ensemble_gaps, ensemble_quantities
+    from sim.plan.targets import ensemble_gaps, ensemble_quantities
 
     rng = np.random.default_rng(7)
     targets = [t for t in load_targets() if t.evaluable]

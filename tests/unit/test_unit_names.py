@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.unit_names import display_unit, model_unit, variable_unit
+from sim.present.unit_names import display_unit, model_unit, variable_unit
 
 
 def test_units_in_words_in_both_languages():

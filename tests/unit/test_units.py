@@ -1,11 +1,11 @@
-"""Dimensional consistency with pint (sim.units): toy models whose errors are known by construction."""
+"""Dimensional consistency with pint (sim.model.units): toy models whose errors are known by construction."""
 
 from __future__ import annotations
 
 import pytest
 
 from conftest import mdl_control
-from sim.units import UnitIssue, check_units, registry
+from sim.model.units import UnitIssue, check_units, registry
 
 #: A small consistent model: stocks, flows, conversions, functions the checker must accept.
 GOOD = {

@@ -1,0 +1,1 @@
+"""Questions asked of the model: sensitivity, reach, consistency, discovery, calibration, checks, loops."""

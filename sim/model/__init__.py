@@ -1,0 +1,1 @@
+"""The model file: its parse, lever catalogue, compiled runner and units."""

@@ -1,0 +1,1 @@
+"""What the plan says and what happened: the targets and the historical record."""

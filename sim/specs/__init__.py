@@ -1,0 +1,1 @@
+"""Files people write: scenarios and the project's own data files, read and checked."""
