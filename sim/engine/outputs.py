@@ -29,7 +29,7 @@ from sim.resources import model_dir, scenario_dir
 
 #: Folders of the package whose files no command replaces without --force: the scenario library and data
 #: (the checkout's or the installed copies, :mod:`sim.resources`).
-PROTECTED = (scenario_dir(), model_dir(), Path(__file__).resolve().parent / "data")
+PROTECTED = (scenario_dir(), model_dir(), Path(__file__).resolve().parents[1] / "data")
 
 
 @dataclass(frozen=True)
