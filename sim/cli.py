@@ -430,7 +430,8 @@ def reach_command(targets: tuple[str, ...], levers: tuple[str, ...], base: str |
     at the found point; writes reach.json, reach.csv, targets.csv, timeseries.csv.
     """
     from sim.engine.outputs import Folder
-    from sim.analysis.reach import check_scenario_path, default_out, format_reach, reach, write_reach, write_reach_scenario
+    from sim.analysis.reach import check_scenario_path, reach
+    from sim.analysis.reach_output import default_out, format_reach, write_reach, write_reach_scenario
 
     if scenario_file is not None:
         check_scenario_path(scenario_file, base)

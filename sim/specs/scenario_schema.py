@@ -2,7 +2,7 @@
 
 Values are checked for their type and form here (numbers finite, years whole,
 time series sorted, names non-empty); what they mean against the model is
-:mod:`sim.specs.scenario`'s stage 2. :func:`sim.specs.scenario.scenario_json_schema`
+:mod:`sim.specs.scenario`'s stage 2. :func:`sim.specs.scenario_text.scenario_json_schema`
 publishes the same models as a JSON Schema for editors.
 """
 

@@ -17,7 +17,8 @@ import pytest
 
 from sim.analysis.consistency import check_consistency, format_consistency
 from sim.model.loader import load_model
-from sim.analysis.reach import format_reach, reach, write_reach
+from sim.analysis.reach import reach
+from sim.analysis.reach_output import format_reach, write_reach
 from sim.present.report import ResultFolder, short_answer as report_answer
 from sim.plan.targets import load_targets
 from test_reach import TOY, write_toy_base, write_toy_targets

@@ -25,7 +25,8 @@ import pytest
 
 from conftest import REPO, SCENARIOS
 from sim.model.loader import load_model
-from sim.analysis.reach import reach, write_reach, write_reach_scenario
+from sim.analysis.reach import reach
+from sim.analysis.reach_output import write_reach, write_reach_scenario
 from sim.plan.lever_references import REFERENCE_TOLERANCE, load_lever_references, reference_position
 from sim.engine.run import run_scenario
 from sim.specs.scenario import load_scenario, validate_files

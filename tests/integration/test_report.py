@@ -70,7 +70,8 @@ target = "T7"
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory, model):
     from sim.analysis.consistency import check_consistency, write_consistency
-    from sim.analysis.reach import reach, write_reach
+    from sim.analysis.reach import reach
+    from sim.analysis.reach_output import write_reach
     from sim.engine.run import run_scenarios
     from sim.engine.sweep import run_sweep
 
