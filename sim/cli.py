@@ -343,7 +343,8 @@ def check_command(ctx: click.Context, only: tuple[str, ...], data_path: str | No
     """Run the validation suite; print each test's result with its figures. Exit status 1 if any test fails."""
     from sim.analysis.checks import REALITY_CHECKS
     from sim.analysis.suite import format_checks, run_checks
-    from sim.model.loader import DEFAULT_MODEL, require_model_file
+    from sim.model.loader import DEFAULT_MODEL
+    from sim.model.files import require_model_file
 
     require_model_file(model_path or DEFAULT_MODEL)
     _check_outputs()

@@ -84,7 +84,7 @@ def calibration_target(to: str | Path | None, model_path: str | Path | None) -> 
     without a checkout, :class:`~sim.errors.InputError` asks for ``--to``.
     """
     from sim.errors import InputError
-    from sim.model.loader import calibration_file
+    from sim.model.files import calibration_file
 
     if to is not None:
         return Path(to)

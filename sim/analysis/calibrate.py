@@ -57,7 +57,8 @@ from sim.plan.history import (CalibrationSpec, HistoryRunner, history_sha256, lo
                          with_model_variables)
 from sim.analysis.identification import fisher, strong_correlations, unit_intervals
 from sim import resources
-from sim.model.loader import DEFAULT_MODEL, calibration_file, file_sha256
+from sim.model.loader import DEFAULT_MODEL
+from sim.model.files import calibration_file, file_sha256
 
 log = logging.getLogger(__name__)
 

@@ -471,7 +471,8 @@ def check_behaviour(model_path=DEFAULT_MODEL, calibration: str | Path | None = N
     """The stored backcast (``calibration.csv`` rows and their spec) against history and the spec's bounds."""
     from sim.analysis.calibrate import comparison_table, fit_statistics, mape, read_calibration_rows
     from sim.plan.history import HistoryRunner, load_spec, series_columns
-    from sim.model.loader import file_sha256, read_calibration
+    from sim.model.loader import read_calibration
+    from sim.model.files import file_sha256
 
     name = "behaviour reproduction"
     rows = read_calibration_rows(model_path, calibration)

@@ -278,7 +278,7 @@ def plot_name(variable: str) -> str:
 def write_hindcast(result: HindcastResult, out: str | Path, model_path: str | Path = DEFAULT_MODEL,
                    command: list[str] | None = None, history: str | Path = HISTORY_FILE) -> Path:
     """Write ``out/hindcast_<scenario>/`` (complete or not at all) and return it."""
-    from sim.model.loader import file_sha256
+    from sim.model.files import file_sha256
     from sim.engine.results import build_manifest, finish_manifest, write_run
 
     manifest = build_manifest(command or sys.argv, model_path, None, seed=result.seed, extra={

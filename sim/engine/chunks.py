@@ -83,7 +83,8 @@ def load_compiled(model_path: str, sha: str) -> tuple[Any, dict]:
     The calibration file is read at each call (a small CSV) and is part of the
     cache key, so that a worker always reports the constants it computes with.
     """
-    from sim.model.loader import DEFAULT_MODEL, file_sha256, load_model, read_calibration
+    from sim.model.loader import DEFAULT_MODEL, load_model, read_calibration
+    from sim.model.files import file_sha256
 
     candidates = list(dict.fromkeys([Path(model_path), DEFAULT_MODEL]))
     found = next((c for c in candidates if c.is_file() and file_sha256(c) == sha), None)

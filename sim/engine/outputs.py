@@ -155,7 +155,7 @@ def generated_by(command: str) -> Callable[[Path], bool]:
 
 def check_cache() -> Path:
     """The translation cache (``$SHUANGTA_CACHE``) can be created or written; return it."""
-    from sim.model.loader import cache_dir
+    from sim.model.files import cache_dir
 
     path = cache_dir()
     option = "$SHUANGTA_CACHE"

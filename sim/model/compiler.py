@@ -11,7 +11,7 @@ and emits, for every variable, a Python expression in two flavours
 
 The emitted expressions, the dependency graph and the stateful objects
 (stocks, smooths, delays, trends, initials) form an intermediate
-representation that is cached as JSON under :func:`sim.model.loader.cache_dir`,
+representation that is cached as JSON under :func:`sim.model.files.cache_dir`,
 keyed by the ``.mdl``'s SHA-256. For each run configuration (which constants
 are time series, which columns are kept) the representation is assembled into
 one Python function -- initialisation, then a loop of Euler steps
@@ -83,7 +83,7 @@ import pandas as pd
 from sim.errors import InputError, ModelError
 from sim.model.codegen import Generator, Plan
 from sim.model.functions import HELPERS
-from sim.model.loader import announce_if_slow, cache_dir, cache_error, file_sha256, require_model_file
+from sim.model.files import announce_if_slow, cache_dir, cache_error, file_sha256, require_model_file
 from sim.model.translator import IR_FORMAT, clean_name, translate
 
 #: PySD's relative precision for the final time and the saving test (``Time.rprec``).

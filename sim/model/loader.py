@@ -25,24 +25,19 @@ source. ``load_model(path, calibrated=False)`` gives the priors.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import logging
 import math
 import os
 import re
 import shutil
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from sim.errors import InputError, ModelError, ModelFileError
+from sim.errors import ModelError, ModelFileError
+from sim.model.files import (announce_if_slow, cache_dir, cache_error, calibration_file, file_sha256, progress,
+                             require_model_file)
 from sim.resources import model_dir
-
-#: Progress of long steps (translation): the CLI shows these lines unless -q.
-progress = logging.getLogger("sim.progress")
 
 #: The model shipped with the project (the one source of truth): the checkout's or the installed copy
 #: (:mod:`sim.resources`).
@@ -54,17 +49,6 @@ _TAG = re.compile(r"^\s*(LEVER|UNCERTAIN)\s*:\s*", re.IGNORECASE)
 _CHINESE = re.compile(r"[\u3400-\u9fff][\u3400-\u9fff、]*")
 _UNIT_WORDS = {"亿元", "万元", "元", "亿", "万"}
 _SOURCE = re.compile(r"Source\s*:\s*(.*?)(?:\s*Range\s*:.*)?$", re.IGNORECASE | re.DOTALL)
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def cache_dir() -> Path:
-    """Folder for translations: ``$SHUANGTA_CACHE`` or ``~/.cache/shuangta-sd``."""
-    env = os.environ.get("SHUANGTA_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "shuangta-sd"
 
 
 @dataclass(frozen=True)
@@ -231,46 +215,6 @@ class Model:
         return pm
 
 
-def require_model_file(path: str | Path) -> Path:
-    """``path`` if it is a file; :class:`~sim.errors.ModelFileError` (exit status 2) otherwise."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: model file not found" if not path.exists() else f"{path}: not a file")
-    return path
-
-
-def cache_error(exc: OSError) -> InputError:
-    """The error for a translation cache that cannot be written (read-only, a file, full)."""
-    where = exc.filename or cache_dir()
-    return InputError(f"{where}: cannot write the translation cache ($SHUANGTA_CACHE): {exc.strerror or exc}")
-
-
-#: A step announced on :data:`progress` once it has taken this long [s] (shorter steps stay silent).
-SLOW_STEP_SECONDS = 2.0
-
-
-@contextlib.contextmanager
-def announce_if_slow(message: str, after: float | None = None):
-    """Log ``message`` on :data:`progress` if the block is still running ``after`` seconds in
-    (default :data:`SLOW_STEP_SECONDS`).
-
-    Yields a list that holds True once the message was shown, so the caller can report the end.
-    """
-    shown: list[bool] = []
-
-    def announce() -> None:
-        shown.append(True)
-        progress.info(message)
-
-    timer = threading.Timer(SLOW_STEP_SECONDS if after is None else after, announce)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield shown
-    finally:
-        timer.cancel()
-
-
 def translate(path: Path) -> Path:
     """Translate ``path`` with PySD into the cache (once per file content); return the ``.py``.
 
@@ -305,11 +249,6 @@ def translate(path: Path) -> Path:
     except OSError:  # another process finished first: use its copy
         shutil.rmtree(tmp, ignore_errors=True)
     return target
-
-
-def calibration_file(model_path: str | Path) -> Path:
-    """The calibration file of a model: ``data/calibration.csv`` next to the ``.mdl``."""
-    return Path(model_path).resolve().parent / "data" / "calibration.csv"
 
 
 def read_calibration(model_path: str | Path, path: str | Path | None = None) -> dict[str, float]:

@@ -41,7 +41,7 @@ def abstract_model(path: str | Path):
     The file is parsed from a temporary copy (PySD must never write next to the
     original). The result is shared: callers must not change it.
     """
-    from sim.model.loader import file_sha256
+    from sim.model.files import file_sha256
 
     path = Path(path)
     return _parse(str(path.resolve()), file_sha256(path), str(path))

@@ -75,7 +75,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.specs.datafile import read_toml
 from sim.errors import InputError
-from sim.model.loader import DEFAULT_MODEL, MODEL_DIR, file_sha256, read_calibration
+from sim.model.loader import DEFAULT_MODEL, MODEL_DIR, load_model
+from sim.model.files import file_sha256
 from sim.plan.targets import DEFAULT_BASE_YEAR
 from sim.resources import scenario_dir
 
@@ -432,15 +433,10 @@ def _catalogue_ranges(model_path: Path) -> dict[str, tuple[float, float]]:
 def compile_calibrated(model_path: str | Path = DEFAULT_MODEL, calibrated: bool = True):
     """The compiled model with the calibrated defaults of ``model/data/calibration.csv`` applied.
 
-    :func:`sim.model.compiler.compile_model` reads the ``.mdl`` only; this is the
-    ensemble counterpart of :func:`sim.model.loader.load_model` (which applies the
-    same file to PySD runs).
+    The calibration is applied in one place, :func:`sim.model.loader.load_model`
+    (:attr:`~sim.model.loader.Model.compiled`); this is a shorthand for its runner.
     """
-    from sim.model.compiler import compile_model, with_settings
-
-    compiled = compile_model(model_path)
-    calibration = read_calibration(model_path) if calibrated else {}
-    return with_settings(compiled, constants=calibration) if calibration else compiled
+    return load_model(model_path, calibrated=calibrated).compiled
 
 
 @dataclass

@@ -167,7 +167,7 @@ class _Page(AnswerSections, EvidenceSections, QuestionSections, PageBase):
                     "discovery": self.discovery_section, "loops": lambda: why_section(self),
                     "calibration": lambda: calibration_section(self, self.of("calibration")),
                     "hindcast": lambda: hindcast_section(self, self.of("hindcast"))}
-        from sim.model.loader import announce_if_slow
+        from sim.model.files import announce_if_slow
 
         for kind in KINDS:
             if self.of(kind):  # a section that takes seconds (many charts) is announced

@@ -16,7 +16,7 @@ DATA = REPO / "tests" / "data"
 
 
 def test_a_slow_step_is_announced_and_a_fast_one_is_not(caplog):
-    from sim.model.loader import announce_if_slow
+    from sim.model.files import announce_if_slow
 
     with caplog.at_level(logging.INFO, logger="sim.progress"):
         with announce_if_slow("slow step ...", after=0.05) as shown:
@@ -33,7 +33,7 @@ def test_first_compilation_is_announced_unless_quiet(invoke, tmp_path, monkeypat
     """A model's first use on a fresh cache (its one parse and compilation; no PySD translation) is announced."""
     model = tmp_path / "toy.mdl"
     shutil.copy2(DATA / "scenario_toy.mdl", model)
-    monkeypatch.setattr("sim.model.loader.SLOW_STEP_SECONDS", 0.0)
+    monkeypatch.setattr("sim.model.files.SLOW_STEP_SECONDS", 0.0)
     for quiet, cache in ((True, "c1"), (False, "c2")):
         monkeypatch.setenv("SHUANGTA_CACHE", str(tmp_path / cache))
         result = invoke(["levers", "--model", model, *(["-q"] if quiet else [])], tmp_path)

@@ -70,17 +70,10 @@ def _cycles(graph: nx.DiGraph) -> list[list[str]]:
     return sorted(sorted(part) for part in nx.strongly_connected_components(graph) if len(part) > 1)
 
 
-#: The one circle left, between two modules of the model stage: sim/model/loader.py (the PySD-backed loader,
-#: reworked for issue 15 point 3 on another branch, so its code was moved whole) holds the cache helpers the
-#: compiler imports, and builds ``Model.compiled`` with the compiler. It goes when those helpers leave the
-#: loader; this test then fails until the entry is removed, so the list can only shrink.
-KNOWN_CIRCLES = [["sim.model.compiler", "sim.model.loader"]]
-
-
 def test_the_package_has_no_import_circle():
     graph, _ = import_graph()
     assert len(graph) > 40  # every module was found
-    assert _cycles(graph) == KNOWN_CIRCLES
+    assert _cycles(graph) == []
 
 
 def test_no_module_imports_another_modules_private_names():

@@ -7,7 +7,8 @@ import pytest
 from conftest import REPO
 from sim import resources
 from sim.errors import InputError
-from sim.model.loader import DEFAULT_MODEL, calibration_file
+from sim.model.loader import DEFAULT_MODEL
+from sim.model.files import calibration_file
 
 
 def test_a_checkout_uses_its_own_folders():
