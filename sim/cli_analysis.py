@@ -10,7 +10,7 @@ import click
 
 from sim.cli_options import LibraryPath, is_quiet
 from sim.cli_base import (check_output_paths, cli, force_option, progress_line, scenario_model, scenario_model_option,
-                          scenario_output, stage_progress, with_search_options)
+                          run_bar, scenario_output, stage_progress, with_search_options)
 from sim.errors import SimError
 
 
@@ -36,12 +36,7 @@ def sweep_command(spec: str, out: str | None, workers: int | None, scheduler: st
     check_output_paths(Folder(out or DEFAULT_OUT))
     quiet = is_quiet()
 
-    def bar(total: int, done: int):
-        from tqdm import tqdm
-
-        return tqdm(total=total, initial=done, unit="run", unit_scale=True, dynamic_ncols=True, smoothing=0.1,
-                    desc="sweep", file=sys.stderr)
-
+    bar = run_bar("sweep")
     result = run_sweep(spec, out, model_path=model_path, workers=workers, scheduler=scheduler, resume=resume,
                        chunk_size=chunk_size, progress=None if quiet else bar, command=sys.argv)
     if quiet:
@@ -290,12 +285,7 @@ def sensitivity_command(spec: str, method: str | None, n: int | None, out: str |
     check_output_paths(Folder(out or DEFAULT_OUT))
     quiet = is_quiet()
 
-    def bar(total: int, done: int):
-        from tqdm import tqdm
-
-        return tqdm(total=total, initial=done, unit="run", unit_scale=True, dynamic_ncols=True, smoothing=0.1,
-                    desc="sensitivity", file=sys.stderr)
-
+    bar = run_bar("sensitivity")
     result = run_sensitivity(spec, out, model_path=model_path, method=method, n=n, second_order=second_order,
                              time_resolved=time_resolved, workers=workers, scheduler=scheduler, resume=resume,
                              chunk_size=chunk_size, progress=None if quiet else bar, command=sys.argv)

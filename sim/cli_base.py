@@ -132,3 +132,15 @@ def with_search_options(fn):
     for option in reversed(SEARCH_OPTIONS):
         fn = option(fn)
     return fn
+
+
+def run_bar(desc: str):
+    """A ``progress(total, done)`` callback of ensembles: one tqdm bar of runs on stderr, resumed at ``done``."""
+
+    def bar(total: int, done: int):
+        from tqdm import tqdm
+
+        return tqdm(total=total, initial=done, unit="run", unit_scale=True, dynamic_ncols=True, smoothing=0.1,
+                    desc=desc, file=sys.stderr)
+
+    return bar
