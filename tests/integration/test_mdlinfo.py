@@ -78,3 +78,21 @@ def test_loading_a_model_translates_nothing_with_pysd(tmp_path):
                            check=True).stdout.strip() for _ in range(2)]
     assert [p.name for p in (tmp_path / "cache").iterdir()] == ["compiled"]
     assert runs == ["True", "False"]  # the first parses the .mdl with PySD's parser; the second reads the cache
+
+
+def test_the_parse_loads_pysd_parser_only_and_pysd_stays_whole(tmp_path):
+    """A first parse loads PySD's parser without its simulation back end (no xarray); afterwards `import pysd`
+    is the whole package, and the parse's classes are the ones PySD's own modules define."""
+    code = (
+        "import sys\n"
+        "from sim.model.mdlinfo import abstract_model\n"
+        f"a = abstract_model({str(DATA / 'toy.mdl')!r})\n"
+        "print('xarray' in sys.modules)\n"
+        "import pysd\n"
+        "from pysd.translators.structures.abstract_model import AbstractModel\n"
+        "print(callable(pysd.read_vensim), 'xarray' in sys.modules, type(a) is AbstractModel)\n"
+    )
+    env = {"SHUANGTA_CACHE": str(tmp_path / "cache"), "PATH": "", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
+                         check=True).stdout.split("\n")
+    assert out[:2] == ["False", "True True True"]
