@@ -18,8 +18,8 @@ a one-line summary, the figures behind it and every failure found):
 * :func:`check_reality` -- the reality checks written as data: lever and
   parameter changes with the qualitative outcome a credible model must show.
 
-Ensemble runs use :mod:`sim.model.compiler` with the calibrated defaults
-(:func:`sim.plan.history.compile_calibrated`). This module never prints and never exits.
+Ensemble runs use the loaded model's runner with its calibrated defaults
+(:attr:`sim.model.loader.Model.compiled`). This module never prints and never exits.
 """
 
 from __future__ import annotations
@@ -162,13 +162,6 @@ def load_checks(path: str | Path = REALITY_CHECKS) -> ChecksFile:
 # --------------------------------------------------------------------------- helpers
 
 
-def compiled_model(model_path):
-    """The compiled runner with the calibrated defaults (:func:`sim.plan.history.compile_calibrated`)."""
-    from sim.plan.history import compile_calibrated
-
-    return compile_calibrated(model_path)
-
-
 def _lever_values(raw: dict) -> dict:
     """``{name: LeverValue}`` from numbers or ``{year = value}`` tables."""
     from sim.specs.levers import LeverValue
@@ -305,7 +298,7 @@ def check_extremes(model_path=DEFAULT_MODEL, data: ChecksFile | None = None, kin
 
     data = data or load_checks()
     model = load_model(model_path)
-    cm = compiled_model(model_path)
+    cm = model.compiled
     levers = model.levers if kind == "lever" else model.uncertainties
     what = "levers" if kind == "lever" else "uncertain parameters"
     members = extreme_members(levers, what)
@@ -334,8 +327,8 @@ def check_integration(model_path=DEFAULT_MODEL, data: ChecksFile | None = None) 
 
     data = data or load_checks()
     s = data.settings
-    cm = compiled_model(model_path)
     model = load_model(model_path)
+    cm = model.compiled
     outputs = s.main_outputs or list(cm.stocks)
     check_names(outputs, cm.variables, "main_outputs")
     scenarios = s.integration_scenarios or [""]
@@ -419,8 +412,8 @@ def check_conservation(model_path=DEFAULT_MODEL, data: ChecksFile | None = None)
 
     data = data or load_checks()
     s = data.settings
-    cm = compiled_model(model_path)
     model = load_model(model_path)
+    cm = model.compiled
     fine = with_settings(cm, saveper=cm.time_step)
     am = abstract_model(model_path)
     names = {el.name.lower().replace(" ", "_"): el.name for sec in am.sections for el in sec.elements}
@@ -467,31 +460,54 @@ def check_conservation(model_path=DEFAULT_MODEL, data: ChecksFile | None = None)
 # --------------------------------------------------------------------------- 5. behaviour reproduction
 
 
-def check_behaviour(model_path=DEFAULT_MODEL, calibration: str | Path | None = None) -> CheckResult:
-    """The stored backcast (``calibration.csv`` rows and their spec) against history and the spec's bounds."""
-    from sim.analysis.calibrate import comparison_table, fit_statistics, mape, read_calibration_rows
-    from sim.plan.history import HistoryRunner, load_spec, series_columns
-    from sim.model.loader import read_calibration
-    from sim.model.files import file_sha256
+@dataclass(frozen=True)
+class StoredBackcast:
+    """The history run of the stored calibration: its rows, its spec and the run (one member, yearly)."""
 
-    name = "behaviour reproduction"
+    rows: object
+    spec: object
+    run: object
+
+
+def stored_backcast(model_path=DEFAULT_MODEL, calibration: str | Path | None = None,
+                    columns: list[str] | None = None) -> StoredBackcast | None:
+    """Run the backcast stored in the calibration file (its 2015 state, events and calibrated defaults).
+
+    The file names its spec relative to the folder of ``scenarios/``. ``columns``
+    default to the spec's history series. None when no calibration is stored.
+    """
+    from sim.analysis.calibrate import read_calibration_rows
+    from sim.model.loader import read_calibration
+    from sim.plan.history import HistoryRunner, load_spec, series_columns
+
     rows = read_calibration_rows(model_path, calibration)
     if rows.empty:
-        return CheckResult(name, False, "no calibration stored: run `shuangta calibrate SPEC --apply`")
-    root = resources_root()  # calibration.csv names its spec relative to the folder of scenarios/
+        return None
     spec_file = Path(str(rows["spec"].iloc[0]))
-    spec_file = spec_file if spec_file.is_absolute() else root / spec_file
-    spec = load_spec(spec_file, model_path)
-    notes = []
-    if str(rows["spec_sha256"].iloc[0]) != spec.sha256:
-        notes.append(f"note: {spec_file.name} changed since the calibration was stored")
-    if str(rows["model_sha256"].iloc[0]) != file_sha256(model_path):
-        notes.append("note: the model changed since the calibration was stored; rerun `shuangta calibrate` "
-                     "if the statistics move")
+    spec = load_spec(spec_file if spec_file.is_absolute() else resources_root() / spec_file, model_path)
     stored = dict(zip(rows["name"], rows["value"].astype(float)))
     runner = HistoryRunner(spec, base=read_calibration(model_path, calibration))
     x = np.array([stored.get(f.name, f.prior) for f in runner.free], dtype=float)
-    run = runner.run(x[None, :], columns=series_columns(spec.file.series, runner.compiled.variables))
+    run = runner.run(x[None, :], columns=columns or series_columns(spec.file.series, runner.compiled.variables))
+    return StoredBackcast(rows, spec, run)
+
+
+def check_behaviour(model_path=DEFAULT_MODEL, calibration: str | Path | None = None) -> CheckResult:
+    """The stored backcast (``calibration.csv`` rows and their spec) against history and the spec's bounds."""
+    from sim.analysis.calibrate import comparison_table, fit_statistics, mape
+    from sim.model.files import file_sha256
+
+    name = "behaviour reproduction"
+    backcast_run = stored_backcast(model_path, calibration)
+    if backcast_run is None:
+        return CheckResult(name, False, "no calibration stored: run `shuangta calibrate SPEC --apply`")
+    rows, spec, run = backcast_run.rows, backcast_run.spec, backcast_run.run
+    notes = []
+    if str(rows["spec_sha256"].iloc[0]) != spec.sha256:
+        notes.append(f"note: {spec.path.name} changed since the calibration was stored")
+    if str(rows["model_sha256"].iloc[0]) != file_sha256(model_path):
+        notes.append("note: the model changed since the calibration was stored; rerun `shuangta calibrate` "
+                     "if the statistics move")
     comp = comparison_table(spec, run)
     fitted = comp[comp["use"] == "fitted"]
     stats = fit_statistics(fitted)
@@ -594,8 +610,10 @@ def _expectation_failures(e: Expectation, run, i: int, base: int) -> list[str]:
 
 def check_reality(model_path=DEFAULT_MODEL, data: ChecksFile | None = None) -> CheckResult:
     """Every reality check of the data file, with the model's defaults as baseline, in one ensemble run."""
+    from sim.model.loader import load_model
+
     data = data or load_checks()
-    cm = compiled_model(model_path)
+    cm = load_model(model_path).compiled
     if not data.checks:
         return CheckResult("reality checks", True, "no reality checks defined")
     check_names([e.variable for c in data.checks for e in c.expect], cm.variables, "reality checks")

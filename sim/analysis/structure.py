@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import qmc
 
-from sim.analysis.checks import (CheckResult, ChecksFile, check_names, compiled_model, ensemble_params, extreme_members,
+from sim.analysis.checks import (CheckResult, ChecksFile, check_names, ensemble_params, extreme_members,
                         load_checks, scenario_levers, year_index)
 from sim.errors import InputError
 from sim.model.loader import DEFAULT_MODEL
@@ -36,8 +36,8 @@ def check_ranges(model_path=DEFAULT_MODEL, data: ChecksFile | None = None) -> Ch
     ranges = data.structure.ranges
     if not ranges:
         raise InputError("no [[structure.ranges]] in the validation data file")
-    cm = compiled_model(model_path)
     model = load_model(model_path)
+    cm = model.compiled
     check_names([r.variable for r in ranges], cm.variables, "structure.ranges")
     final = max(y for r in ranges for y in r.years)
     runs = {}
@@ -96,7 +96,7 @@ def check_lever_box(model_path=DEFAULT_MODEL, data: ChecksFile | None = None) ->
     investment, gdp = share_q.variables(targets)
     growth_var, _ = growth_q.variables(targets)
     model = load_model(model_path)
-    cm = compiled_model(model_path)
+    cm = model.compiled
     levers = {**model.levers, **model.uncertainties}
     members = box_members(levers, box.corners, box.seed)
     final = max(data.settings.final_time or growth_q.end, growth_q.end)

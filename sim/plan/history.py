@@ -75,7 +75,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.specs.datafile import read_toml
 from sim.errors import InputError
-from sim.model.loader import DEFAULT_MODEL, MODEL_DIR, load_model
+from sim.model.loader import DEFAULT_MODEL, MODEL_DIR
 from sim.model.files import file_sha256
 from sim.plan.targets import DEFAULT_BASE_YEAR
 from sim.resources import scenario_dir
@@ -428,15 +428,6 @@ def _catalogue_ranges(model_path: Path) -> dict[str, tuple[float, float]]:
 
 
 # --------------------------------------------------------------------------- runs
-
-
-def compile_calibrated(model_path: str | Path = DEFAULT_MODEL, calibrated: bool = True):
-    """The compiled model with the calibrated defaults of ``model/data/calibration.csv`` applied.
-
-    The calibration is applied in one place, :func:`sim.model.loader.load_model`
-    (:attr:`~sim.model.loader.Model.compiled`); this is a shorthand for its runner.
-    """
-    return load_model(model_path, calibrated=calibrated).compiled
 
 
 @dataclass

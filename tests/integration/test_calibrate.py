@@ -19,7 +19,7 @@ import pytest
 from conftest import MODEL_FILE, REPO
 from sim.analysis.calibrate import apply_calibration, calibrate, fit_statistics, mape, read_calibration_rows, theil, write_calibration
 from sim.errors import InputError
-from sim.plan.history import HISTORY_FILE, HistoryRunner, compile_calibrated, load_history, load_spec, model_values
+from sim.plan.history import HISTORY_FILE, HistoryRunner, load_history, load_spec, model_values
 from sim.model.loader import load_model, read_calibration
 
 SPEC = REPO / "scenarios" / "calibration" / "history_2015_2020.toml"
@@ -302,7 +302,7 @@ def test_a_value_in_the_calibration_file_reaches_every_run(tmp_path):
     a = run_scenario(calibrated, final_time=2022)
     assert a.loc[2020, "GDP"] == pytest.approx(142.78)
     assert a.loc[2020, "Industrial Depreciation"] == pytest.approx(0.07 * a.loc[2020, "Industrial Capital"])
-    run = compile_calibrated(mdl).run(return_columns=["Industrial Depreciation", "Industrial Capital"], final_time=2022)
+    run = calibrated.compiled.run(return_columns=["Industrial Depreciation", "Industrial Capital"], final_time=2022)
     np.testing.assert_allclose(run.values["Industrial Depreciation"][0], a["Industrial Depreciation"].to_numpy(), rtol=1e-9)
 
 
